@@ -1,0 +1,27 @@
+"""rectkern: fused rectifier-activation kernels for NumPy.
+
+Elementwise ops are `numpy.ufunc` objects with C inner loops: `relu`,
+`relu_backward`, `leaky_relu`, `leaky_relu_backward` (``leaky_relu(x, -1.0)``
+is absolute-value rectification).  The fused ops run one pass over the
+data: `prelu` / `prelu_backward` (dx and the per-channel slope gradient
+together) and `maxout` / `maxout_backward` (max and argmax together).
+`rectkern.init` holds He and Glorot initialisers.
+"""
+
+from . import init
+from ._ext import leaky_relu, leaky_relu_backward, relu, relu_backward
+from ._ops import maxout, maxout_backward, prelu, prelu_backward
+from ._version import __version__
+
+__all__ = [
+    "__version__",
+    "init",
+    "leaky_relu",
+    "leaky_relu_backward",
+    "maxout",
+    "maxout_backward",
+    "prelu",
+    "prelu_backward",
+    "relu",
+    "relu_backward",
+]

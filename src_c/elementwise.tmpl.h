@@ -1,0 +1,132 @@
+/*
+ * ufunc inner loops for one float dtype (see rk_foreach_float.h).
+ *
+ * Each op is one static inline strided loop, called either with the
+ * contiguous step as a constant (so the compiler sees a unit-stride loop
+ * and vectorises it) or with NumPy's steps.  The loops have no restrict:
+ * NumPy passes out == input for in-place calls.
+ */
+#define RK_FN(name) RK_CAT(name, RK_SUF)
+#define RK_ISIZE ((rk_intp)sizeof(RK_STORE_T))
+#define RK_ALPHA_SIZE ((rk_intp)sizeof(RK_COMP_T))
+#define RK_GET(p, i, step) RK_LOAD(*RK_CONST_AT(RK_STORE_T, p, (i) * (step)))
+#define RK_PUT(p, i, step, v) (*RK_AT(RK_STORE_T, p, (i) * (step)) = RK_TO_STORE(v))
+
+RK_INLINE void RK_FN(relu_run)(rk_intp n, const char *x, rk_intp sx,
+                               char *y, rk_intp sy)
+{
+    for (rk_intp i = 0; i < n; i++) {
+        RK_COMP_T xv = RK_GET(x, i, sx);
+        RK_PUT(y, i, sy, RK_RELU(xv));
+    }
+}
+
+void RK_FN(rk_relu)(char **args, const rk_intp *dims, const rk_intp *steps,
+                    void *data)
+{
+    (void)data;
+    if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE) {
+        RK_FN(relu_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE);
+    }
+    else {
+        RK_FN(relu_run)(dims[0], args[0], steps[0], args[1], steps[1]);
+    }
+    rk_clear_invalid();
+}
+
+RK_INLINE void RK_FN(relu_backward_run)(rk_intp n, const char *dy, rk_intp sdy,
+                                        const char *x, rk_intp sx,
+                                        char *dx, rk_intp sdx)
+{
+    for (rk_intp i = 0; i < n; i++) {
+        RK_COMP_T g = RK_GET(dy, i, sdy), xv = RK_GET(x, i, sx);
+        RK_PUT(dx, i, sdx, RK_RELU_GRAD(g, xv));
+    }
+}
+
+void RK_FN(rk_relu_backward)(char **args, const rk_intp *dims,
+                             const rk_intp *steps, void *data)
+{
+    (void)data;
+    if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE && steps[2] == RK_ISIZE) {
+        RK_FN(relu_backward_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE,
+                                 args[2], RK_ISIZE);
+    }
+    else {
+        RK_FN(relu_backward_run)(dims[0], args[0], steps[0], args[1], steps[1],
+                                 args[2], steps[2]);
+    }
+    rk_clear_invalid();
+}
+
+/* alpha arrives in the compute type: the loop signature is ef->e, ff->f, dd->d. */
+#define RK_GET_ALPHA(p, i, step) (*RK_CONST_AT(RK_COMP_T, p, (i) * (step)))
+
+RK_INLINE void RK_FN(leaky_relu_run)(rk_intp n, const char *x, rk_intp sx,
+                                     const char *a, rk_intp sa,
+                                     char *y, rk_intp sy)
+{
+    for (rk_intp i = 0; i < n; i++) {
+        RK_COMP_T xv = RK_GET(x, i, sx), av = RK_GET_ALPHA(a, i, sa);
+        RK_PUT(y, i, sy, RK_LEAKY(xv, av));
+    }
+}
+
+void RK_FN(rk_leaky_relu)(char **args, const rk_intp *dims,
+                          const rk_intp *steps, void *data)
+{
+    (void)data;
+    const int contiguous = steps[0] == RK_ISIZE && steps[2] == RK_ISIZE;
+    if (contiguous && steps[1] == 0) {          /* one slope for the whole run */
+        RK_FN(leaky_relu_run)(dims[0], args[0], RK_ISIZE, args[1], 0,
+                              args[2], RK_ISIZE);
+    }
+    else if (contiguous && steps[1] == RK_ALPHA_SIZE) {
+        RK_FN(leaky_relu_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ALPHA_SIZE,
+                              args[2], RK_ISIZE);
+    }
+    else {
+        RK_FN(leaky_relu_run)(dims[0], args[0], steps[0], args[1], steps[1],
+                              args[2], steps[2]);
+    }
+    rk_clear_invalid();
+}
+
+RK_INLINE void RK_FN(leaky_relu_backward_run)(
+    rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
+    const char *a, rk_intp sa, char *dx, rk_intp sdx)
+{
+    for (rk_intp i = 0; i < n; i++) {
+        RK_COMP_T g = RK_GET(dy, i, sdy), xv = RK_GET(x, i, sx);
+        RK_COMP_T av = RK_GET_ALPHA(a, i, sa);
+        RK_PUT(dx, i, sdx, RK_LEAKY_GRAD(g, xv, av));
+    }
+}
+
+void RK_FN(rk_leaky_relu_backward)(char **args, const rk_intp *dims,
+                                   const rk_intp *steps, void *data)
+{
+    (void)data;
+    const int contiguous =
+        steps[0] == RK_ISIZE && steps[1] == RK_ISIZE && steps[3] == RK_ISIZE;
+    if (contiguous && steps[2] == 0) {
+        RK_FN(leaky_relu_backward_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE,
+                                       args[2], 0, args[3], RK_ISIZE);
+    }
+    else if (contiguous && steps[2] == RK_ALPHA_SIZE) {
+        RK_FN(leaky_relu_backward_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE,
+                                       args[2], RK_ALPHA_SIZE, args[3], RK_ISIZE);
+    }
+    else {
+        RK_FN(leaky_relu_backward_run)(dims[0], args[0], steps[0], args[1], steps[1],
+                                       args[2], steps[2], args[3], steps[3]);
+    }
+    rk_clear_invalid();
+}
+
+#undef RK_FN
+#undef RK_ISIZE
+#undef RK_ALPHA_SIZE
+#undef RK_GET
+#undef RK_PUT
+#undef RK_GET_ALPHA

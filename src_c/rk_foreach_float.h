@@ -1,0 +1,43 @@
+/*
+ * Includes RK_TEMPLATE once per float dtype, with:
+ *   RK_SUF      name suffix (f16, f32, f64)
+ *   RK_STORE_T  the type in memory
+ *   RK_COMP_T   the type computed in (float16 is computed in float32 and
+ *               rounded once); also the type alpha is applied in
+ *   RK_LOAD(s)  storage -> compute;  RK_TO_STORE(v)  compute -> storage
+ */
+#define RK_SUF f16
+#define RK_STORE_T uint16_t
+#define RK_COMP_T float
+#define RK_LOAD(s) rk_half_to_float(s)
+#define RK_TO_STORE(v) rk_float_to_half(v)
+#include RK_TEMPLATE
+#undef RK_SUF
+#undef RK_STORE_T
+#undef RK_COMP_T
+#undef RK_LOAD
+#undef RK_TO_STORE
+
+#define RK_SUF f32
+#define RK_STORE_T float
+#define RK_COMP_T float
+#define RK_LOAD(s) (s)
+#define RK_TO_STORE(v) (v)
+#include RK_TEMPLATE
+#undef RK_SUF
+#undef RK_STORE_T
+#undef RK_COMP_T
+#undef RK_LOAD
+#undef RK_TO_STORE
+
+#define RK_SUF f64
+#define RK_STORE_T double
+#define RK_COMP_T double
+#define RK_LOAD(s) (s)
+#define RK_TO_STORE(v) (v)
+#include RK_TEMPLATE
+#undef RK_SUF
+#undef RK_STORE_T
+#undef RK_COMP_T
+#undef RK_LOAD
+#undef RK_TO_STORE
