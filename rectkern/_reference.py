@@ -86,13 +86,9 @@ def prelu_backward(dy, x, alpha, axis=1):
     dtype = result_dtype(dy, x)
     x64 = _compute(x, dtype).astype(np.float64)
     dy64 = _compute(dy, dtype).astype(np.float64)
+    others = None if shared else tuple(d for d in range(x.ndim) if d != axis % x.ndim)
     with np.errstate(invalid="ignore", over="ignore"):
         terms = np.where((x64 < 0) | np.isnan(x64), x64 * dy64, 0.0)
-    if shared:
-        dalpha = terms.sum()
-    else:
-        axis = axis % x.ndim
-        others = tuple(d for d in range(x.ndim) if d != axis)
         dalpha = terms.sum(axis=others)
     grad_dtype = alpha_given.dtype if alpha_given.dtype.kind == "f" else np.float64
     dalpha = np.asarray(dalpha).astype(grad_dtype).reshape(alpha_given.shape)
