@@ -1,0 +1,158 @@
+"""maxout and maxout_backward against their twins, on every layout and axis."""
+
+import numpy as np
+import pytest
+
+import rectkern as rk
+from rectkern import _reference as ref
+
+from ._arrays import FLOAT_DTYPES, LAYOUTS, array, assert_same, case_id
+
+# shapes with axis lengths that 1, 2, 3, 4 and larger groups divide
+SHAPES = ((0,), (4,), (12,), (96,), (2, 12), (3, 0), (12, 5), (2, 6, 7),
+          (5, 8, 3), (2, 6, 3, 4), (1, 4, 2, 2, 6), (3, 40, 17))
+
+
+def _items():
+    items = []
+    for dtype in FLOAT_DTYPES:
+        for shape in SHAPES:
+            for layout in LAYOUTS:
+                if len(shape) == 1 and layout in ("F", "transposed"):
+                    continue
+                for axis in sorted({0, min(1, len(shape) - 1), len(shape) - 1}):
+                    ks = [k for k in (1, 2, 3, 4, 5, 8) if shape[axis] % k == 0][:3]
+                    for k in ks:
+                        items.append(((dtype, shape, layout), axis, k))
+    return items
+
+
+ITEMS = _items()
+
+
+def _id(item):
+    case, axis, k = item
+    return f"{case_id(case)}-axis{axis}-k{k}"
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=_id)
+def test_maxout_matches_twin(item):
+    case, axis, k = item
+    x = array(*case)
+    y, idx = rk.maxout(x, k, axis=axis)
+    y_twin, idx_twin = ref.maxout(x, k, axis=axis)
+    assert_same(y, y_twin)
+    assert_same(idx, idx_twin)
+    # the negative spelling of the axis gives the same
+    y_neg, idx_neg = rk.maxout(x, k, axis=axis - x.ndim)
+    assert_same(y_neg, y)
+    assert_same(idx_neg, idx)
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=_id)
+def test_maxout_backward_matches_twin(item):
+    (dtype, shape, layout), axis, k = item
+    x = array(dtype, shape, layout)
+    _, idx = rk.maxout(x, k, axis=axis)
+    dy = array(dtype, idx.shape, layout, seed=6)
+    assert_same(rk.maxout_backward(dy, idx, k, axis=axis),
+                ref.maxout_backward(dy, idx, k, axis=axis))
+
+
+def test_ties_go_to_the_first_and_nan_wins():
+    x = np.array([[3.0, 3.0, 1.0, 2.0],
+                  [-0.0, 0.0, 0.0, -0.0],
+                  [1.0, np.nan, 5.0, np.nan],
+                  [np.nan, np.inf, -np.inf, np.nan],
+                  [-np.inf, -np.inf, -np.inf, -np.inf]])
+    y, idx = rk.maxout(x, 4, axis=1)
+    assert idx.ravel().tolist() == [0, 0, 1, 0, 0]
+    assert y[0, 0] == 3.0
+    assert np.signbit(y[1, 0])                  # the first zero, -0.0, kept as is
+    assert np.isnan(y[2, 0]) and np.isnan(y[3, 0])
+    assert y[4, 0] == -np.inf
+    assert_same(y, ref.maxout(x, 4, axis=1)[0])
+
+
+@pytest.mark.parametrize("k, dtype", [(1, np.uint8), (2, np.uint8), (256, np.uint8),
+                                      (257, np.uint16), (65536, np.uint16),
+                                      (65537, np.uint32)])
+def test_idx_is_the_smallest_unsigned_type(k, dtype):
+    x = array(np.float32, (2, k))
+    y, idx = rk.maxout(x, k, axis=1)
+    assert idx.dtype == dtype
+    assert_same(idx, ref.maxout(x, k, axis=1)[1])
+    assert_same(y, ref.maxout(x, k, axis=1)[0])
+
+
+@pytest.mark.parametrize("idx_dtype", ["uint8", "uint16", "uint32", "uint64",
+                                       "int8", "int16", "int32", "int64"])
+def test_backward_takes_any_integer_idx(idx_dtype):
+    x = array(np.float64, (3, 12, 5))
+    groups = x.reshape(3, 4, 3, 5)
+    idx = np.argmax(groups, axis=2)              # np.argmax gives intp
+    dy = array(np.float64, (3, 4, 5), seed=2)
+    expected = ref.maxout_backward(dy, idx, 3, axis=1)
+    assert_same(rk.maxout_backward(dy, idx.astype(idx_dtype), 3, axis=1), expected)
+    swapped = idx.astype(np.dtype(idx_dtype).newbyteorder())
+    assert_same(rk.maxout_backward(dy, swapped, 3, axis=1), expected)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_backward_writes_every_element(dtype):
+    x = array(dtype, (4, 6, 9))
+    y, idx = rk.maxout(x, 3, axis=1)
+    dy = array(dtype, y.shape, seed=3)
+    out = np.full(x.shape, np.nan, dtype)
+    assert rk.maxout_backward(dy, idx, 3, axis=1, out=out) is out
+    assert_same(out, ref.maxout_backward(dy, idx, 3, axis=1))
+
+
+def test_backward_selects_nan_gradients_only_at_idx():
+    dy = np.array([[np.nan, 1.0]])
+    dx = rk.maxout_backward(dy, np.array([[1, 0]]), 2, axis=1)
+    assert dx[0, 0] == 0 and not np.signbit(dx[0, 0])
+    assert np.isnan(dx[0, 1])
+    assert dx[0, 2] == 1.0 and dx[0, 3] == 0
+
+
+def test_round_trip_is_the_gradient_of_max():
+    # d/dx sum(maxout(x) * w) is w at the argmax: check against finite differences
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 8, 3))
+    w = rng.standard_normal((2, 4, 3))
+    y, idx = rk.maxout(x, 2, axis=1)
+    dx = rk.maxout_backward(w, idx, 2, axis=1)
+    eps = 1e-6
+    for flat in range(x.size):
+        bumped = x.copy().ravel()
+        bumped[flat] += eps
+        numeric = ((rk.maxout(bumped.reshape(x.shape), 2, axis=1)[0] * w).sum()
+                   - (y * w).sum()) / eps
+        assert abs(numeric - dx.ravel()[flat]) < 1e-4
+
+
+def test_integer_input_is_cast_as_numpy_float_ufuncs():
+    x = np.array([[1, 7, -2, 4]], np.int16)
+    y, idx = rk.maxout(x, 2)
+    assert y.dtype == np.exp(x[:0]).dtype
+    assert_same(y, ref.maxout(x, 2)[0])
+
+
+def test_layout_of_outputs_follows_input():
+    x = np.asfortranarray(array(np.float32, (4, 6, 5)))
+    y, idx = rk.maxout(x, 2, axis=1)
+    assert y.flags.f_contiguous and idx.flags.f_contiguous
+    dx = rk.maxout_backward(y, idx, 2, axis=1)
+    assert dx.flags.f_contiguous
+
+
+def test_backward_out_overlapping_dy():
+    dy = array(np.float64, (3, 10))
+    idx = np.zeros((3, 10), np.uint8)
+    base = np.zeros((3, 40))
+    base[:, :10] = dy
+    expected = ref.maxout_backward(dy, idx, 2, axis=1)
+    out = base[:, 5:25]                           # overlaps the dy view below
+    rk.maxout_backward(base[:, :10], idx, 2, axis=1, out=out)
+    assert_same(out, expected)

@@ -1,0 +1,76 @@
+"""Property tests: random shapes, layouts and values (hypothesis) against the twins."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import rectkern as rk
+from rectkern import _reference as ref
+
+from ._arrays import assert_same
+
+settings.register_profile("rectkern", max_examples=150, deadline=None)
+settings.load_profile("rectkern")
+
+float_dtypes = st.sampled_from([np.float16, np.float32, np.float64])
+
+
+@st.composite
+def activations(draw, min_dims=1, max_dims=4):
+    """An array of any float dtype and shape, in a random view layout."""
+    dtype = draw(float_dtypes)
+    shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0,
+                                  max_side=9))
+    data = draw(hnp.arrays(dtype, shape, elements=st.floats(
+        allow_nan=True, allow_infinity=True, width=np.dtype(dtype).itemsize * 8)))
+    view = draw(st.sampled_from(["C", "F", "reversed", "transposed"]))
+    if view == "F":
+        data = np.asfortranarray(data)
+    elif view == "reversed":
+        data = data[::-1]
+    elif view == "transposed":
+        data = np.ascontiguousarray(data.T).T
+    return data
+
+
+@given(activations(), st.floats(-4, 4, width=32))
+def test_elementwise_ops(x, alpha):
+    dy = x[::-1] if x.ndim == 1 else x * 0.5
+    assert_same(rk.relu(x), ref.relu(x))
+    assert_same(rk.relu_backward(dy, x), ref.relu_backward(dy, x))
+    with np.errstate(invalid="ignore", over="ignore"):
+        assert_same(rk.leaky_relu(x, alpha), ref.leaky_relu(x, alpha))
+        assert_same(rk.leaky_relu_backward(dy, x, alpha),
+                    ref.leaky_relu_backward(dy, x, alpha))
+
+
+@given(activations(min_dims=1), st.data())
+def test_prelu_ops(x, data):
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    alpha = data.draw(hnp.arrays(np.float64, x.shape[axis], elements=st.floats(-2, 2)))
+    dy = np.roll(x, 1)
+    assert_same(rk.prelu(x, alpha, axis=axis), ref.prelu(x, alpha, axis=axis))
+    dx, dalpha = rk.prelu_backward(dy, x, alpha, axis=axis)
+    with np.errstate(invalid="ignore", over="ignore"):
+        dx_twin, dalpha_twin = ref.prelu_backward(dy, x, alpha, axis=axis)
+    assert_same(dx, dx_twin)
+    np.testing.assert_array_equal(np.isnan(dalpha), np.isnan(dalpha_twin))
+    finite = np.isfinite(dalpha_twin)
+    np.testing.assert_array_equal(dalpha[~finite], dalpha_twin[~finite])
+    np.testing.assert_allclose(dalpha[finite], dalpha_twin[finite], rtol=1e-9,
+                               atol=1e-300)
+
+
+@given(activations(min_dims=1), st.data())
+def test_maxout_ops(x, data):
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    length = x.shape[axis]
+    k = data.draw(st.sampled_from([d for d in range(1, length + 1) if length % d == 0]
+                                  or [1, 2, 5]))
+    y, idx = rk.maxout(x, k, axis=axis)
+    y_twin, idx_twin = ref.maxout(x, k, axis=axis)
+    assert_same(y, y_twin)
+    assert_same(idx, idx_twin)
+    assert_same(rk.maxout_backward(y, idx, k, axis=axis),
+                ref.maxout_backward(y, idx, k, axis=axis))

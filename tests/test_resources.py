@@ -1,0 +1,79 @@
+"""Inputs are never modified, and repeated calls neither leak references nor memory."""
+
+import gc
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import rectkern as rk
+
+from ._arrays import array
+
+X = array(np.float32, (4, 6, 5, 3), "F")
+DY = array(np.float32, (4, 6, 5, 3), seed=1)
+ALPHA = np.linspace(-1, 1, 6)
+Y, IDX = rk.maxout(X, 2, axis=1)
+
+CALLS = {
+    "relu": lambda: rk.relu(X),
+    "relu_backward": lambda: rk.relu_backward(DY, X),
+    "leaky_relu": lambda: rk.leaky_relu(X, 0.1),
+    "leaky_relu_backward": lambda: rk.leaky_relu_backward(DY, X, 0.1),
+    "prelu": lambda: rk.prelu(X, ALPHA),
+    "prelu_backward": lambda: rk.prelu_backward(DY, X, ALPHA),
+    "prelu_backward_nhwc": lambda: rk.prelu_backward(DY, X, ALPHA[:3], axis=-1),
+    "maxout": lambda: rk.maxout(X, 2),
+    "maxout_backward": lambda: rk.maxout_backward(Y, IDX, 2),
+    "failing_maxout_backward": lambda: rk.maxout_backward(Y, IDX + 5, 2),
+    "failing_prelu": lambda: rk.prelu(X, ALPHA[:2]),
+}
+INPUTS = (X, DY, ALPHA, Y, IDX)
+
+
+def _call(name):
+    try:
+        CALLS[name]()
+    except ValueError:
+        assert name.startswith("failing")
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_inputs_are_not_modified(name):
+    before = [a.copy() for a in INPUTS]
+    _call(name)
+    for original, now in zip(before, INPUTS):
+        assert np.array_equal(original, now, equal_nan=True)
+        assert original.dtype == now.dtype
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_no_reference_leaks(name):
+    for _ in range(5):
+        _call(name)
+    gc.collect()
+    counts = [sys.getrefcount(a) for a in INPUTS]
+    for _ in range(200):
+        _call(name)
+    gc.collect()
+    assert [sys.getrefcount(a) for a in INPUTS] == counts
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_no_memory_growth(name):
+    for _ in range(5):
+        _call(name)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _call(name)
+        gc.collect()
+        start = tracemalloc.get_traced_memory()[0]
+        for _ in range(300):
+            _call(name)
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert growth < 16 * 1024, growth
