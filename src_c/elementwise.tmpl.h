@@ -24,14 +24,16 @@ RK_INLINE void RK_FN(relu_run)(rk_intp n, const char *x, rk_intp sx,
 void RK_FN(rk_relu)(char **args, const rk_intp *dims, const rk_intp *steps,
                     void *data)
 {
+    fexcept_t fp_flags;
     (void)data;
+    RK_SAVE_FP_FLAGS(fp_flags);
     if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE) {
         RK_FN(relu_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE);
     }
     else {
         RK_FN(relu_run)(dims[0], args[0], steps[0], args[1], steps[1]);
     }
-    rk_clear_invalid();
+    RK_RESTORE_FP_FLAGS(fp_flags);
 }
 
 RK_INLINE void RK_FN(relu_backward_run)(rk_intp n, const char *dy, rk_intp sdy,
@@ -47,7 +49,9 @@ RK_INLINE void RK_FN(relu_backward_run)(rk_intp n, const char *dy, rk_intp sdy,
 void RK_FN(rk_relu_backward)(char **args, const rk_intp *dims,
                              const rk_intp *steps, void *data)
 {
+    fexcept_t fp_flags;
     (void)data;
+    RK_SAVE_FP_FLAGS(fp_flags);
     if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE && steps[2] == RK_ISIZE) {
         RK_FN(relu_backward_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE,
                                  args[2], RK_ISIZE);
@@ -56,7 +60,7 @@ void RK_FN(rk_relu_backward)(char **args, const rk_intp *dims,
         RK_FN(relu_backward_run)(dims[0], args[0], steps[0], args[1], steps[1],
                                  args[2], steps[2]);
     }
-    rk_clear_invalid();
+    RK_RESTORE_FP_FLAGS(fp_flags);
 }
 
 /* alpha arrives in the compute type: the loop signature is ef->e, ff->f, dd->d. */
@@ -68,14 +72,17 @@ RK_INLINE void RK_FN(leaky_relu_run)(rk_intp n, const char *x, rk_intp sx,
 {
     for (rk_intp i = 0; i < n; i++) {
         RK_COMP_T xv = RK_GET(x, i, sx), av = RK_GET_ALPHA(a, i, sa);
-        RK_PUT(y, i, sy, RK_LEAKY(xv, av));
+        RK_COMP_T ax = av * xv;
+        RK_PUT(y, i, sy, RK_LEAKY(xv, ax));
     }
 }
 
 void RK_FN(rk_leaky_relu)(char **args, const rk_intp *dims,
                           const rk_intp *steps, void *data)
 {
+    fexcept_t fp_flags;
     (void)data;
+    RK_SAVE_FP_FLAGS(fp_flags);
     const int contiguous = steps[0] == RK_ISIZE && steps[2] == RK_ISIZE;
     if (contiguous && steps[1] == 0) {          /* one slope for the whole run */
         RK_FN(leaky_relu_run)(dims[0], args[0], RK_ISIZE, args[1], 0,
@@ -89,7 +96,7 @@ void RK_FN(rk_leaky_relu)(char **args, const rk_intp *dims,
         RK_FN(leaky_relu_run)(dims[0], args[0], steps[0], args[1], steps[1],
                               args[2], steps[2]);
     }
-    rk_clear_invalid();
+    RK_RESTORE_FP_FLAGS(fp_flags);
 }
 
 RK_INLINE void RK_FN(leaky_relu_backward_run)(
@@ -98,15 +105,17 @@ RK_INLINE void RK_FN(leaky_relu_backward_run)(
 {
     for (rk_intp i = 0; i < n; i++) {
         RK_COMP_T g = RK_GET(dy, i, sdy), xv = RK_GET(x, i, sx);
-        RK_COMP_T av = RK_GET_ALPHA(a, i, sa);
-        RK_PUT(dx, i, sdx, RK_LEAKY_GRAD(g, xv, av));
+        RK_COMP_T a_g = RK_GET_ALPHA(a, i, sa) * g;
+        RK_PUT(dx, i, sdx, RK_LEAKY_GRAD(g, xv, a_g));
     }
 }
 
 void RK_FN(rk_leaky_relu_backward)(char **args, const rk_intp *dims,
                                    const rk_intp *steps, void *data)
 {
+    fexcept_t fp_flags;
     (void)data;
+    RK_SAVE_FP_FLAGS(fp_flags);
     const int contiguous =
         steps[0] == RK_ISIZE && steps[1] == RK_ISIZE && steps[3] == RK_ISIZE;
     if (contiguous && steps[2] == 0) {
@@ -121,7 +130,7 @@ void RK_FN(rk_leaky_relu_backward)(char **args, const rk_intp *dims,
         RK_FN(leaky_relu_backward_run)(dims[0], args[0], steps[0], args[1], steps[1],
                                        args[2], steps[2], args[3], steps[3]);
     }
-    rk_clear_invalid();
+    RK_RESTORE_FP_FLAGS(fp_flags);
 }
 
 #undef RK_FN

@@ -2,6 +2,9 @@
 #include "rk_dtypes.h"
 #include "rk_formulas.h"
 
+/* Elements of a row whose running maximum is kept in local arrays. */
+#define RK_CHUNK 256
+
 /* One kernel per (float dtype, index dtype): forward for unsigned indices,
  * backward for every integer index dtype. */
 #define RK_TEMPLATE "rk_foreach_index.h"

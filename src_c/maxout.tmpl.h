@@ -1,61 +1,132 @@
 /*
  * Maxout kernels for one (float dtype, index dtype) pair; see rectkern.h.
  * Included through rk_foreach_float.h -> rk_foreach_index.h (maxout.c).
- * y is a copy of the winning element as stored (so -0.0 and NaN payloads
- * survive), idx its offset inside the group.
+ *
+ * y is the winning element as stored (so -0.0 keeps its sign), idx its
+ * offset inside the group.  As in elementwise.tmpl.h,
+ * each loop is an inline function called with constant unit strides on
+ * contiguous rows, so that the compiler vectorises it.
  */
 #define RK_FN(name) RK_CAT3(name, RK_SUF, RK_ISUF)
-#define RK_GET(p, off) RK_LOAD(*RK_CONST_AT(RK_STORE_T, p, off))
 #define RK_RAW(p, off) (*RK_CONST_AT(RK_STORE_T, p, off))
+#define RK_IDX(p, off) (*RK_CONST_AT(RK_INDEX_T, p, off))
+#define RK_ISIZE ((rk_intp)sizeof(RK_STORE_T))
+#define RK_IDX_SIZE ((rk_intp)sizeof(RK_INDEX_T))
 
 #if RK_INDEX_IS_UNSIGNED
+/* Group members side by side (n_inner == 1): scan them in order, with
+ * selects rather than branches (random data would mispredict them). */
+RK_INLINE void RK_FN(maxout_group)(rk_intp k, const char *x, rk_intp sm,
+                                   char *y, char *idx)
+{
+    RK_COMP_T best = RK_LOAD(RK_RAW(x, 0));
+    rk_intp best_j = 0;
+    for (rk_intp j = 1; j < k; j++) {
+        RK_COMP_T v = RK_LOAD(RK_RAW(x, j * sm));
+        int take = RK_BEATS(v, best);
+        best = take ? v : best;
+        best_j = take ? j : best_j;
+    }
+    *(RK_STORE_T *)y = RK_RAW(x, best_j * sm);
+    *(RK_INDEX_T *)idx = (RK_INDEX_T)best_j;
+}
+
+/*
+ * Members are rows of n elements.  The running maximum of a chunk of the
+ * row stays in local arrays whose lanes have the compute type's width
+ * (RK_LANE_T), so the update vectorises; y and idx are written once.
+ */
+RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
+                                  const char *x, rk_intp sm, rk_intp sx,
+                                  char *y, rk_intp sy, char *idx, rk_intp si)
+{
+    RK_COMP_T best[RK_CHUNK];
+    RK_LANE_T best_j[RK_CHUNK];
+    for (rk_intp i0 = 0; i0 < n; i0 += RK_CHUNK) {
+        const rk_intp m = n - i0 < RK_CHUNK ? n - i0 : RK_CHUNK;
+        const char *x0 = x + i0 * sx;
+        for (rk_intp i = 0; i < m; i++) {
+            best[i] = RK_LOAD(RK_RAW(x0, i * sx));
+            best_j[i] = 0;
+        }
+        for (rk_intp j = 1; j < k; j++) {
+            const char *xj = x0 + j * sm;
+            for (rk_intp i = 0; i < m; i++) {
+                RK_COMP_T v = RK_LOAD(RK_RAW(xj, i * sx));
+                int take = RK_BEATS(v, best[i]);
+                best[i] = take ? v : best[i];
+                best_j[i] = take ? (RK_LANE_T)j : best_j[i];
+            }
+        }
+        for (rk_intp i = 0; i < m; i++) {
+            /* the winner as stored: exact, since it came from storage */
+            *RK_AT(RK_STORE_T, y, (i0 + i) * sy) = RK_TO_STORE(best[i]);
+            *RK_AT(RK_INDEX_T, idx, (i0 + i) * si) = (RK_INDEX_T)best_j[i];
+        }
+    }
+}
+
 static void RK_FN(rk_maxout)(
     const rk_block *block, rk_intp k,
     const char *x, const rk_intp x_s[4],
     char *y, const rk_intp y_s[3],
     char *idx, const rk_intp idx_s[3])
 {
+    const int contiguous = x_s[3] == RK_ISIZE && y_s[2] == RK_ISIZE
+                           && idx_s[2] == RK_IDX_SIZE;
     for (rk_intp o = 0; o < block->n_outer; o++) {
         for (rk_intp g = 0; g < block->n_chan; g++) {
             const char *xg = x + o * x_s[0] + g * x_s[1];
             char *yg = y + o * y_s[0] + g * y_s[1];
             char *ig = idx + o * idx_s[0] + g * idx_s[1];
-            if (block->n_inner == 1) {
-                /* group members side by side: scan them in order */
-                RK_COMP_T best = RK_GET(xg, 0);
-                rk_intp best_j = 0;
-                for (rk_intp j = 1; j < k; j++) {
-                    RK_COMP_T v = RK_GET(xg, j * x_s[2]);
-                    if (RK_BEATS(v, best)) {
-                        best = v;
-                        best_j = j;
-                    }
-                }
-                *(RK_STORE_T *)yg = RK_RAW(xg, best_j * x_s[2]);
-                *(RK_INDEX_T *)ig = (RK_INDEX_T)best_j;
-                continue;
-            }
-            /* members are rows of n_inner: keep the running best in y, idx */
-            for (rk_intp i = 0; i < block->n_inner; i++) {
-                *RK_AT(RK_STORE_T, yg, i * y_s[2]) = RK_RAW(xg, i * x_s[3]);
-                *RK_AT(RK_INDEX_T, ig, i * idx_s[2]) = 0;
-            }
-            for (rk_intp j = 1; j < k; j++) {
-                const char *xj = xg + j * x_s[2];
+            if (block->n_inner == 1 || k - 1 > RK_LANE_MAX) {
                 for (rk_intp i = 0; i < block->n_inner; i++) {
-                    RK_STORE_T *yi = RK_AT(RK_STORE_T, yg, i * y_s[2]);
-                    RK_INDEX_T *ii = RK_AT(RK_INDEX_T, ig, i * idx_s[2]);
-                    RK_STORE_T raw = RK_RAW(xj, i * x_s[3]);
-                    RK_COMP_T v = RK_LOAD(raw), b = RK_LOAD(*yi);
-                    int take = RK_BEATS(v, b);
-                    *yi = take ? raw : *yi;
-                    *ii = take ? (RK_INDEX_T)j : *ii;
+                    RK_FN(maxout_group)(k, xg + i * x_s[3], x_s[2],
+                                        yg + i * y_s[2], ig + i * idx_s[2]);
                 }
+            }
+            else if (contiguous) {
+                RK_FN(maxout_rows)(block->n_inner, k, xg, x_s[2], RK_ISIZE,
+                                   yg, RK_ISIZE, ig, RK_IDX_SIZE);
+            }
+            else {
+                RK_FN(maxout_rows)(block->n_inner, k, xg, x_s[2], x_s[3],
+                                   yg, y_s[2], ig, idx_s[2]);
             }
         }
     }
 }
 #endif
+
+/* Is every index of the row in 0 .. k-1?  (A negative one wraps to a huge
+ * unsigned value.)  Checked before the row's group is written. */
+RK_INLINE int RK_FN(indices_valid)(rk_intp n, rk_intp k, const char *idx, rk_intp si)
+{
+    int bad = 0;
+    for (rk_intp i = 0; i < n; i++) {
+        bad |= (uint64_t)RK_IDX(idx, i * si) >= (uint64_t)k;
+    }
+    return !bad;
+}
+
+/* Member j of every group in the row: dy where idx == j, else +0.0. */
+RK_INLINE void RK_FN(scatter_member)(rk_intp n, rk_intp j,
+                                     const char *dy, rk_intp sdy,
+                                     const char *idx, rk_intp si,
+                                     char *dx, rk_intp sdx)
+{
+    if ((uint64_t)j > (uint64_t)RK_INDEX_MAX) {     /* no index can be j */
+        for (rk_intp i = 0; i < n; i++) {
+            *RK_AT(RK_STORE_T, dx, i * sdx) = (RK_STORE_T)0;
+        }
+        return;
+    }
+    for (rk_intp i = 0; i < n; i++) {
+        RK_STORE_T g = RK_RAW(dy, i * sdy);
+        *RK_AT(RK_STORE_T, dx, i * sdx) =
+            RK_IDX(idx, i * si) == (RK_INDEX_T)j ? g : (RK_STORE_T)0;
+    }
+}
 
 /* Every element of dx is written exactly once: dy at idx, +0.0 elsewhere. */
 static int RK_FN(rk_maxout_backward)(
@@ -64,26 +135,25 @@ static int RK_FN(rk_maxout_backward)(
     const char *idx, const rk_intp idx_s[3],
     char *dx, const rk_intp dx_s[4])
 {
-    const uint64_t n_members = (uint64_t)k;
+    const rk_intp n = block->n_inner;
+    const int contiguous = dy_s[2] == RK_ISIZE && idx_s[2] == RK_IDX_SIZE
+                           && dx_s[3] == RK_ISIZE;
     for (rk_intp o = 0; o < block->n_outer; o++) {
         for (rk_intp g = 0; g < block->n_chan; g++) {
             const char *dyg = dy + o * dy_s[0] + g * dy_s[1];
             const char *ig = idx + o * idx_s[0] + g * idx_s[1];
             char *dxg = dx + o * dx_s[0] + g * dx_s[1];
-            /* validate the group's indices before writing it; a negative
-             * index wraps to a huge unsigned one */
-            for (rk_intp i = 0; i < block->n_inner; i++) {
-                if ((uint64_t)*RK_CONST_AT(RK_INDEX_T, ig, i * idx_s[2]) >= n_members) {
-                    return -1;
-                }
+            if (!RK_FN(indices_valid)(n, k, ig, idx_s[2])) {
+                return -1;
             }
             for (rk_intp j = 0; j < k; j++) {
-                char *dxj = dxg + j * dx_s[2];
-                for (rk_intp i = 0; i < block->n_inner; i++) {
-                    RK_INDEX_T at = *RK_CONST_AT(RK_INDEX_T, ig, i * idx_s[2]);
-                    RK_STORE_T g = RK_RAW(dyg, i * dy_s[2]);
-                    *RK_AT(RK_STORE_T, dxj, i * dx_s[3]) =
-                        (rk_intp)at == j ? g : (RK_STORE_T)0;
+                if (contiguous) {
+                    RK_FN(scatter_member)(n, j, dyg, RK_ISIZE, ig, RK_IDX_SIZE,
+                                          dxg + j * dx_s[2], RK_ISIZE);
+                }
+                else {
+                    RK_FN(scatter_member)(n, j, dyg, dy_s[2], ig, idx_s[2],
+                                          dxg + j * dx_s[2], dx_s[3]);
                 }
             }
         }
@@ -92,5 +162,7 @@ static int RK_FN(rk_maxout_backward)(
 }
 
 #undef RK_FN
-#undef RK_GET
 #undef RK_RAW
+#undef RK_IDX
+#undef RK_ISIZE
+#undef RK_IDX_SIZE

@@ -12,6 +12,17 @@
 #define RK_GET(p, off) RK_LOAD(*RK_CONST_AT(RK_STORE_T, p, off))
 #define RK_PUT(p, off, v) (*RK_AT(RK_STORE_T, p, off) = RK_TO_STORE(v))
 
+/* dx and the dalpha term of one element. */
+RK_INLINE double RK_FN(prelu_backward_one)(const char *dy, const char *x, char *dx,
+                                           RK_COMP_T a)
+{
+    RK_COMP_T g = RK_GET(dy, 0), xv = RK_GET(x, 0);
+    RK_COMP_T a_g = a * g;
+    double x_dy = (double)xv * (double)g;
+    RK_PUT(dx, 0, RK_LEAKY_GRAD(g, xv, a_g));
+    return RK_SLOPE_GRAD_TERM(xv, x_dy);
+}
+
 /* One (outer, channel) row along n_inner; returns the row's dalpha sum. */
 RK_INLINE double RK_FN(prelu_backward_row)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
@@ -21,15 +32,14 @@ RK_INLINE double RK_FN(prelu_backward_row)(
     rk_intp i = 0;
     for (; i + RK_LANES <= n; i += RK_LANES) {
         for (int l = 0; l < RK_LANES; l++) {
-            RK_COMP_T g = RK_GET(dy, (i + l) * sdy), xv = RK_GET(x, (i + l) * sx);
-            RK_PUT(dx, (i + l) * sdx, RK_LEAKY_GRAD(g, xv, a));
-            lanes[l] += RK_SLOPE_GRAD_TERM(g, xv);
+            rk_intp j = i + l;
+            lanes[l] += RK_FN(prelu_backward_one)(dy + j * sdy, x + j * sx,
+                                                  dx + j * sdx, a);
         }
     }
     for (int l = 0; i < n; i++, l++) {
-        RK_COMP_T g = RK_GET(dy, i * sdy), xv = RK_GET(x, i * sx);
-        RK_PUT(dx, i * sdx, RK_LEAKY_GRAD(g, xv, a));
-        lanes[l] += RK_SLOPE_GRAD_TERM(g, xv);
+        lanes[l] += RK_FN(prelu_backward_one)(dy + i * sdy, x + i * sx,
+                                              dx + i * sdx, a);
     }
     return rk_sum_lanes(lanes);
 }
@@ -41,9 +51,8 @@ RK_INLINE void RK_FN(prelu_backward_channels)(
     double *RK_RESTRICT partial)
 {
     for (rk_intp c = 0; c < n_chan; c++) {
-        RK_COMP_T g = RK_GET(dy, c * sdy), xv = RK_GET(x, c * sx);
-        RK_PUT(dx, c * sdx, RK_LEAKY_GRAD(g, xv, alpha[c]));
-        partial[c] += RK_SLOPE_GRAD_TERM(g, xv);
+        partial[c] += RK_FN(prelu_backward_one)(dy + c * sdy, x + c * sx,
+                                                dx + c * sdx, alpha[c]);
     }
 }
 

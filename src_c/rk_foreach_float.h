@@ -5,39 +5,53 @@
  *   RK_COMP_T   the type computed in (float16 is computed in float32 and
  *               rounded once); also the type alpha is applied in
  *   RK_LOAD(s)  storage -> compute;  RK_TO_STORE(v)  compute -> storage
+ *   RK_LANE_T   a signed integer as wide as RK_COMP_T (vector lanes that
+ *               hold an index beside a value), RK_LANE_MAX its maximum
  */
 #define RK_SUF f16
 #define RK_STORE_T uint16_t
 #define RK_COMP_T float
+#define RK_LANE_T int32_t
+#define RK_LANE_MAX INT32_MAX
 #define RK_LOAD(s) rk_half_to_float(s)
 #define RK_TO_STORE(v) rk_float_to_half(v)
 #include RK_TEMPLATE
 #undef RK_SUF
 #undef RK_STORE_T
 #undef RK_COMP_T
+#undef RK_LANE_T
+#undef RK_LANE_MAX
 #undef RK_LOAD
 #undef RK_TO_STORE
 
 #define RK_SUF f32
 #define RK_STORE_T float
 #define RK_COMP_T float
+#define RK_LANE_T int32_t
+#define RK_LANE_MAX INT32_MAX
 #define RK_LOAD(s) (s)
 #define RK_TO_STORE(v) (v)
 #include RK_TEMPLATE
 #undef RK_SUF
 #undef RK_STORE_T
 #undef RK_COMP_T
+#undef RK_LANE_T
+#undef RK_LANE_MAX
 #undef RK_LOAD
 #undef RK_TO_STORE
 
 #define RK_SUF f64
 #define RK_STORE_T double
 #define RK_COMP_T double
+#define RK_LANE_T int64_t
+#define RK_LANE_MAX INT64_MAX
 #define RK_LOAD(s) (s)
 #define RK_TO_STORE(v) (v)
 #include RK_TEMPLATE
 #undef RK_SUF
 #undef RK_STORE_T
 #undef RK_COMP_T
+#undef RK_LANE_T
+#undef RK_LANE_MAX
 #undef RK_LOAD
 #undef RK_TO_STORE

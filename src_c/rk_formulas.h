@@ -7,9 +7,7 @@
  * Gradients are selected, never multiplied by a 0/1 mask, so a NaN in dy
  * only reaches dx where it passes.
  *
- * Comparisons are written with the C99 quiet macros (isgreater ...), but a
- * vectorised compare may still raise the invalid flag on NaN (SSE2 has no
- * quiet ordered compare), so the ufunc loops end with rk_clear_invalid().
+ * Comparisons are written with the C99 quiet macros (isgreater ...).
  */
 #ifndef RK_FORMULAS_H
 #define RK_FORMULAS_H
@@ -17,22 +15,38 @@
 #include <fenv.h>
 #include <math.h>
 
+/*
+ * Products arrive computed: both sides of every select are evaluated
+ * unconditionally, so the compiler may turn the select into a branch-free
+ * blend and vectorise it (it must not speculate a multiplication that
+ * could raise a floating-point flag, and random signs make branches miss).
+ */
+
 /* -0.0 <= 0 holds, so relu(-0.0) is +0.0, as np.maximum(x, 0). */
-#define RK_RELU(x)              (islessequal(x, 0) ? 0 : (x))
-#define RK_RELU_GRAD(dy, x)     (isgreater(x, 0) ? (dy) : (islessequal(x, 0) ? 0 : (x)))
-#define RK_LEAKY(x, a)          (isgreater(x, 0) ? (x) : (a) * (x))
-#define RK_LEAKY_GRAD(dy, x, a) \
-    (isgreater(x, 0) ? (dy) : (islessequal(x, 0) ? (a) * (dy) : (x)))
-/* x == 0 adds nothing (not 0 * dy, which is NaN for an infinite dy). */
-#define RK_SLOPE_GRAD_TERM(dy, x) \
-    ((isless(x, 0) || (x) != (x)) ? (double)(x) * (double)(dy) : 0.0)
+#define RK_RELU(x)               (islessequal(x, 0) ? 0 : (x))
+#define RK_RELU_GRAD(dy, x)      (isgreater(x, 0) ? (dy) : (islessequal(x, 0) ? 0 : (x)))
+/* leaky_relu with ax = alpha * x */
+#define RK_LEAKY(x, ax)          (isgreater(x, 0) ? (x) : (ax))
+/* leaky_relu_backward with a_dy = alpha * dy */
+#define RK_LEAKY_GRAD(dy, x, a_dy) \
+    (isgreater(x, 0) ? (dy) : (islessequal(x, 0) ? (a_dy) : (x)))
+/* One term of dalpha, with x_dy = (double)x * (double)dy.  x == 0 adds
+ * nothing (not 0 * dy, which is NaN for an infinite dy); a NaN x adds NaN. */
+#define RK_SLOPE_GRAD_TERM(x, x_dy) \
+    ((isless(x, 0) | ((x) != (x))) ? (x_dy) : 0.0)
 
 /* v beats the running maximum b: strictly greater (ties stay with the
  * first), or the first NaN. */
-#define RK_BEATS(v, b)          (isgreater(v, b) || ((v) != (v) && (b) == (b)))
+#define RK_BEATS(v, b)           (isgreater(v, b) | (((v) != (v)) & ((b) == (b))))
 
-/* As NumPy's own comparison and min/max loops do: a NaN operand is data
- * here, not an invalid operation to warn about. */
-#define rk_clear_invalid() ((void)feclearexcept(FE_INVALID))
+/*
+ * The ufunc loops leave the floating-point flags as they found them, and
+ * NumPy, which checks the flags after each loop, reports nothing: a NaN
+ * operand is data, yet a vectorised compare raises "invalid" on it (SSE2
+ * has no quiet ordered compare), and the product computed for the side of
+ * a select that is not taken may overflow without being the result.
+ */
+#define RK_SAVE_FP_FLAGS(saved) ((void)fegetexceptflag(&(saved), FE_ALL_EXCEPT))
+#define RK_RESTORE_FP_FLAGS(saved) ((void)fesetexceptflag(&(saved), FE_ALL_EXCEPT))
 
 #endif
