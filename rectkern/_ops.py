@@ -226,7 +226,8 @@ def prelu_backward(dy, x, alpha, axis=1, out=None):
         The slopes of the forward pass: shape ``(C,)``, or a scalar or shape
         ``(1,)`` for the channel-shared variant.
     axis : int, optional
-        The channel axis (default 1, NCHW; -1 for NHWC).
+        The channel axis (default 1, NCHW; -1 for NHWC).  Not used when
+        alpha is shared.
     out : ndarray, optional
         Array for ``dx`` (``x``'s shape, result dtype); may be ``dy`` or
         ``x``.
