@@ -21,6 +21,10 @@ cdef extern from "rectkern.h" nogil:
         rk_intp n_chan
         rk_intp n_inner
 
+    ctypedef void rk_prelu_fn(
+        const rk_block *block,
+        const char *x, const rk_intp *x_strides,
+        char *y, const rk_intp *y_strides, const void *alpha) noexcept nogil
     ctypedef void rk_prelu_backward_fn(
         const rk_block *block,
         const char *dy, const rk_intp *dy_strides,
@@ -38,9 +42,55 @@ cdef extern from "rectkern.h" nogil:
         const char *idx, const rk_intp *idx_strides,
         char *dx, const rk_intp *dx_strides) noexcept nogil
 
-    rk_prelu_backward_fn *rk_prelu_backward_kernels[3]
-    rk_maxout_fn *rk_maxout_kernels[3][4]
-    rk_maxout_backward_fn *rk_maxout_backward_kernels[3][8]
+    ctypedef struct rk_kernel_table:
+        const char *name
+        const char *half_conversion
+        rk_prelu_fn *prelu[3]
+        rk_prelu_backward_fn *prelu_backward[3]
+        rk_maxout_fn *maxout[3][4]
+        rk_maxout_backward_fn *maxout_backward[3][8]
+
+    int RK_NUM_LEVELS
+    int rk_cpu_level()
+    const rk_kernel_table *rk_kernels_for_level(int level)
+    const char *rk_level_name(int level)
+    const char *rk_cpu_features()
+    const char *rk_compiler()
+    const char *rk_build_flags(int level)
+
+
+# ---------------------------------------------------------------------------
+# The instruction-set level, chosen once
+# ---------------------------------------------------------------------------
+
+import os as _os
+
+LEVELS = tuple(rk_level_name(i).decode() for i in range(RK_NUM_LEVELS)
+               if rk_kernels_for_level(i) != NULL)
+CPU_LEVEL = rk_level_name(rk_cpu_level()).decode()
+CPU_FEATURES = rk_cpu_features().decode()
+COMPILER = rk_compiler().decode()
+BUILD_FLAGS = {rk_level_name(i).decode(): rk_build_flags(i).decode()
+               for i in range(RK_NUM_LEVELS) if rk_kernels_for_level(i) != NULL}
+
+
+def _choose_level():
+    """The best level of this build and CPU, capped by $RECTKERN_CPU."""
+    best = min(rk_cpu_level(), len(LEVELS) - 1)
+    requested = _os.environ.get("RECTKERN_CPU", "").strip().lower()
+    if not requested:
+        return best, ""
+    names = [rk_level_name(i).decode() for i in range(RK_NUM_LEVELS)]
+    if requested not in names:
+        raise ValueError(
+            f"RECTKERN_CPU must be one of {', '.join(names)} (or unset), got {requested!r}")
+    return min(names.index(requested), best), requested
+
+
+_level, REQUESTED_LEVEL = _choose_level()
+LEVEL = rk_level_name(_level).decode()
+cdef const rk_kernel_table *kernels = rk_kernels_for_level(_level)
+HALF_CONVERSION = kernels.half_conversion.decode()
 
 
 # ---------------------------------------------------------------------------
@@ -173,17 +223,12 @@ cdef extern from *:
         return rk_resolve(ufunc, casting, operands, type_tup, out_dtypes, 1);
     }
 
-    /* Loops and their dtypes; alpha (the last input of leaky_relu*) is
-       float32 for float16 activations. */
-    static PyUFuncGenericFunction rk_relu_loops[] =
-        {rk_relu_f16, rk_relu_f32, rk_relu_f64};
-    static PyUFuncGenericFunction rk_relu_backward_loops[] =
-        {rk_relu_backward_f16, rk_relu_backward_f32, rk_relu_backward_f64};
-    static PyUFuncGenericFunction rk_leaky_relu_loops[] =
-        {rk_leaky_relu_f16, rk_leaky_relu_f32, rk_leaky_relu_f64};
-    static PyUFuncGenericFunction rk_leaky_relu_backward_loops[] =
-        {rk_leaky_relu_backward_f16, rk_leaky_relu_backward_f32,
-         rk_leaky_relu_backward_f64};
+    /* Loops (filled from the chosen kernel table) and their dtypes; alpha,
+       the last input of leaky_relu*, is float32 for float16 activations. */
+    static PyUFuncGenericFunction rk_relu_loops[RK_NUM_FLOATS];
+    static PyUFuncGenericFunction rk_relu_backward_loops[RK_NUM_FLOATS];
+    static PyUFuncGenericFunction rk_leaky_relu_loops[RK_NUM_FLOATS];
+    static PyUFuncGenericFunction rk_leaky_relu_backward_loops[RK_NUM_FLOATS];
     static char rk_relu_types[] = {
         NPY_HALF, NPY_HALF, NPY_FLOAT, NPY_FLOAT, NPY_DOUBLE, NPY_DOUBLE};
     static char rk_relu_backward_types[] = {
@@ -203,7 +248,7 @@ cdef extern from *:
 
     /* doc must outlive the ufunc: the caller keeps it alive. */
     static PyObject *
-    rk_make_ufunc(int which, const char *doc)
+    rk_make_ufunc(int which, const char *doc, const rk_kernel_table *kernels)
     {
         static const struct {
             const char *name;
@@ -217,7 +262,14 @@ cdef extern from *:
             {"leaky_relu_backward", rk_leaky_relu_backward_loops,
              rk_leaky_relu_backward_types, 3, 1},
         };
-        PyObject *ufunc = PyUFunc_FromFuncAndData(
+        PyObject *ufunc;
+        for (int t = 0; t < RK_NUM_FLOATS; t++) {
+            rk_relu_loops[t] = kernels->relu[t];
+            rk_relu_backward_loops[t] = kernels->relu_backward[t];
+            rk_leaky_relu_loops[t] = kernels->leaky_relu[t];
+            rk_leaky_relu_backward_loops[t] = kernels->leaky_relu_backward[t];
+        }
+        ufunc = PyUFunc_FromFuncAndData(
             specs[which].loops, rk_no_data, specs[which].types, 3,
             specs[which].nin, 1, PyUFunc_None, specs[which].name, doc, 0);
         if (ufunc != NULL) {
@@ -227,7 +279,7 @@ cdef extern from *:
         return ufunc;
     }
     """
-    object rk_make_ufunc(int which, const char *doc)
+    object rk_make_ufunc(int which, const char *doc, const rk_kernel_table *table)
     cnp.dtype rk_activation_descr(const char *func, const char *arg, cnp.dtype d)
     enum:
         RK_UFUNC_RELU
@@ -249,11 +301,12 @@ from . import _ufunc_docs
 # PyUFunc_FromFuncAndData keeps a pointer to the doc: keep the bytes alive.
 _doc_bytes = {name: doc.encode() for name, doc in _ufunc_docs.DOCS.items()}
 
-relu = rk_make_ufunc(RK_UFUNC_RELU, _doc_bytes["relu"])
-relu_backward = rk_make_ufunc(RK_UFUNC_RELU_BACKWARD, _doc_bytes["relu_backward"])
-leaky_relu = rk_make_ufunc(RK_UFUNC_LEAKY_RELU, _doc_bytes["leaky_relu"])
+relu = rk_make_ufunc(RK_UFUNC_RELU, _doc_bytes["relu"], kernels)
+relu_backward = rk_make_ufunc(RK_UFUNC_RELU_BACKWARD, _doc_bytes["relu_backward"],
+                              kernels)
+leaky_relu = rk_make_ufunc(RK_UFUNC_LEAKY_RELU, _doc_bytes["leaky_relu"], kernels)
 leaky_relu_backward = rk_make_ufunc(RK_UFUNC_LEAKY_RELU_BACKWARD,
-                                    _doc_bytes["leaky_relu_backward"])
+                                    _doc_bytes["leaky_relu_backward"], kernels)
 
 
 # ---------------------------------------------------------------------------
@@ -408,10 +461,11 @@ cdef void load_strides(Strides *strides, int op, cnp.ndarray a) noexcept:
         strides.of[op][d] = cnp.PyArray_STRIDES(a)[d]
 
 
-# -- prelu_backward ----------------------------------------------------------
+# -- prelu ---------------------------------------------------------------------
 
 cdef struct PreluCtx:
-    rk_prelu_backward_fn *kernel
+    rk_prelu_fn *forward
+    rk_prelu_backward_fn *backward
     const void *alpha
     double *dalpha
     double *scratch
@@ -419,8 +473,36 @@ cdef struct PreluCtx:
 
 cdef int prelu_block(void *ctx_, const Plan *plan, char **ptrs) noexcept nogil:
     cdef PreluCtx *ctx = <PreluCtx *>ctx_
+    # operands: x, y
+    ctx.forward(&plan.block, ptrs[0], plan.kernel_strides[0],
+                ptrs[1], plan.kernel_strides[1], ctx.alpha)
+    return 0
+
+
+def prelu(cnp.ndarray x, cnp.ndarray alpha, cnp.ndarray y, int axis):
+    """y from x in one pass; x and y share shape and dtype, alpha as prelu_backward."""
+    cdef Plan plan
+    cdef PreluCtx ctx
+    cdef Strides strides
+    cdef char *base[MAX_OPS]
+    if cnp.PyArray_SIZE(x) == 0:
+        return
+    load_strides(&strides, 0, x)
+    load_strides(&strides, 1, y)
+    make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 2, &strides)
+    ctx.forward = kernels.prelu[float_code(x)]
+    ctx.alpha = cnp.PyArray_DATA(alpha)
+    base[0] = <char *>cnp.PyArray_DATA(x)
+    base[1] = <char *>cnp.PyArray_DATA(y)
+    with nogil:
+        walk(&plan, 2, base, prelu_block, &ctx)
+
+
+
+cdef int prelu_backward_block(void *ctx_, const Plan *plan, char **ptrs) noexcept nogil:
+    cdef PreluCtx *ctx = <PreluCtx *>ctx_
     # operands: x, dy, dx
-    ctx.kernel(&plan.block, ptrs[1], plan.kernel_strides[1],
+    ctx.backward(&plan.block, ptrs[1], plan.kernel_strides[1],
                ptrs[0], plan.kernel_strides[0], ptrs[2], plan.kernel_strides[2],
                ctx.alpha, ctx.dalpha, ctx.scratch)
     return 0
@@ -444,7 +526,7 @@ def prelu_backward(cnp.ndarray dy, cnp.ndarray x, cnp.ndarray alpha,
     load_strides(&strides, 1, dy)
     load_strides(&strides, 2, dx)
     make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 3, &strides)
-    ctx.kernel = rk_prelu_backward_kernels[float_code(x)]
+    ctx.backward = kernels.prelu_backward[float_code(x)]
     ctx.alpha = cnp.PyArray_DATA(alpha)
     ctx.dalpha = <double *>cnp.PyArray_DATA(dalpha)
     ctx.scratch = <double *>malloc(n_chan * sizeof(double))
@@ -454,7 +536,7 @@ def prelu_backward(cnp.ndarray dy, cnp.ndarray x, cnp.ndarray alpha,
     base[1] = <char *>cnp.PyArray_DATA(dy)
     base[2] = <char *>cnp.PyArray_DATA(dx)
     with nogil:
-        walk(&plan, 3, base, prelu_block, &ctx)
+        walk(&plan, 3, base, prelu_backward_block, &ctx)
     free(ctx.scratch)
 
 
@@ -515,7 +597,7 @@ def maxout(cnp.ndarray x, rk_intp k, int axis, cnp.ndarray y, cnp.ndarray idx):
     load_strides(&strides, 1, y)
     load_strides(&strides, 2, idx)
     make_plan(&plan, cnp.PyArray_NDIM(y), cnp.PyArray_DIMS(y), axis, 3, &strides)
-    ctx.forward = rk_maxout_kernels[float_code(x)][index_code(idx)]
+    ctx.forward = kernels.maxout[float_code(x)][index_code(idx)]
     ctx.k = k
     base[0] = <char *>cnp.PyArray_DATA(x)
     base[1] = <char *>cnp.PyArray_DATA(y)
@@ -538,7 +620,7 @@ def maxout_backward(cnp.ndarray dy, cnp.ndarray idx, rk_intp k, int axis,
     load_strides(&strides, 1, dy)
     load_strides(&strides, 2, idx)
     make_plan(&plan, cnp.PyArray_NDIM(dy), cnp.PyArray_DIMS(dy), axis, 3, &strides)
-    ctx.backward = rk_maxout_backward_kernels[float_code(dx)][index_code(idx)]
+    ctx.backward = kernels.maxout_backward[float_code(dx)][index_code(idx)]
     ctx.k = k
     base[0] = <char *>cnp.PyArray_DATA(dx)
     base[1] = <char *>cnp.PyArray_DATA(dy)

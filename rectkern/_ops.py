@@ -8,7 +8,6 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from . import _ext
-from ._ext import leaky_relu
 
 __all__ = ["prelu", "prelu_backward", "maxout", "maxout_backward"]
 
@@ -140,9 +139,11 @@ def _index_dtype(func, k):
     raise ValueError(f"{func}: k must be at most 2**64, got {k}")
 
 
-def _slope_dtype(dtype):
-    """alpha is applied in float32 for float16/float32 data, float64 for float64."""
-    return np.dtype(np.float64 if dtype == np.float64 else np.float32)
+def _compute_slopes(alpha, dtype):
+    """alpha as the kernels take it: contiguous, in float32 for float16/float32
+    data and float64 for float64 (a parameter never changes the result dtype)."""
+    slope_dtype = np.float64 if dtype == np.float64 else np.float32
+    return np.ascontiguousarray(alpha.reshape(-1), dtype=slope_dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -164,6 +165,7 @@ def prelu(x, alpha, axis=1, out=None):
         alpha is shared.
     out : ndarray, optional
         Array of ``x``'s shape and result dtype to write into; may be ``x``.
+        Partial overlap with ``x`` is handled.
 
     Returns
     -------
@@ -189,8 +191,9 @@ def prelu(x, alpha, axis=1, out=None):
     -----
     He et al., "Delving Deep into Rectifiers", 2015: ``f(x_c) = max(0, x_c)
     + a_c min(0, x_c)``.  The result has ``x``'s dtype; alpha is applied as
-    float32 (float16, float32 data) or float64 (float64 data).  This is
-    `leaky_relu` with alpha broadcast along ``axis``.
+    float32 (float16, float32 data) or float64 (float64 data).  The result
+    equals `leaky_relu` with alpha broadcast along ``axis``, computed in
+    one pass for any layout.
 
     Examples
     --------
@@ -204,13 +207,10 @@ def prelu(x, alpha, axis=1, out=None):
     func = "prelu"
     x, dtype = _activation(func, "x", x)
     a, channel_axis = _slopes(func, alpha, x, axis)
-    if channel_axis >= 0:
-        a = a.reshape(a.shape + (1,) * (x.ndim - channel_axis - 1))
-    else:
-        a = a.reshape(())
-    if out is not None:
-        _check_out(func, out, x.shape, dtype)
-    return leaky_relu(x, a, out=out)
+    x_k = _kernel_input(x, dtype)
+    y, result = _output(func, out, x.shape, dtype, x_k, (x_k,), in_place=True)
+    _ext.prelu(x_k, _compute_slopes(a, dtype), y, channel_axis)
+    return _finish(y, result)
 
 
 def prelu_backward(dy, x, alpha, axis=1, out=None):
@@ -279,7 +279,7 @@ def prelu_backward(dy, x, alpha, axis=1, out=None):
     a, channel_axis = _slopes(func, alpha, x, axis)
     dy_k, x_k = _kernel_input(dy, dtype), _kernel_input(x, dtype)
     dx, result = _output(func, out, x.shape, dtype, x_k, (dy_k, x_k), in_place=True)
-    slopes = np.ascontiguousarray(a.reshape(-1), dtype=_slope_dtype(dtype))
+    slopes = _compute_slopes(a, dtype)
     dalpha = np.zeros(slopes.shape, np.float64)
     _ext.prelu_backward(dy_k, x_k, slopes, dx, channel_axis, dalpha)
     grad_dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)

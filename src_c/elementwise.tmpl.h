@@ -21,7 +21,7 @@ RK_INLINE void RK_FN(relu_run)(rk_intp n, const char *x, rk_intp sx,
     }
 }
 
-void RK_FN(rk_relu)(char **args, const rk_intp *dims, const rk_intp *steps,
+static void RK_FN(rk_relu)(char **args, const rk_intp *dims, const rk_intp *steps,
                     void *data)
 {
     fexcept_t fp_flags;
@@ -46,7 +46,7 @@ RK_INLINE void RK_FN(relu_backward_run)(rk_intp n, const char *dy, rk_intp sdy,
     }
 }
 
-void RK_FN(rk_relu_backward)(char **args, const rk_intp *dims,
+static void RK_FN(rk_relu_backward)(char **args, const rk_intp *dims,
                              const rk_intp *steps, void *data)
 {
     fexcept_t fp_flags;
@@ -77,7 +77,7 @@ RK_INLINE void RK_FN(leaky_relu_run)(rk_intp n, const char *x, rk_intp sx,
     }
 }
 
-void RK_FN(rk_leaky_relu)(char **args, const rk_intp *dims,
+static void RK_FN(rk_leaky_relu)(char **args, const rk_intp *dims,
                           const rk_intp *steps, void *data)
 {
     fexcept_t fp_flags;
@@ -110,7 +110,7 @@ RK_INLINE void RK_FN(leaky_relu_backward_run)(
     }
 }
 
-void RK_FN(rk_leaky_relu_backward)(char **args, const rk_intp *dims,
+static void RK_FN(rk_leaky_relu_backward)(char **args, const rk_intp *dims,
                                    const rk_intp *steps, void *data)
 {
     fexcept_t fp_flags;

@@ -14,8 +14,8 @@
 #define RK_IDX_SIZE ((rk_intp)sizeof(RK_INDEX_T))
 
 #if RK_INDEX_IS_UNSIGNED
-/* Group members side by side (n_inner == 1): scan them in order, with
- * selects rather than branches (random data would mispredict them). */
+/* One group, members sm bytes apart: scan them in order, with selects
+ * rather than branches (random data would mispredict them). */
 RK_INLINE void RK_FN(maxout_group)(rk_intp k, const char *x, rk_intp sm,
                                    char *y, char *idx)
 {
@@ -27,8 +27,29 @@ RK_INLINE void RK_FN(maxout_group)(rk_intp k, const char *x, rk_intp sm,
         best = take ? v : best;
         best_j = take ? j : best_j;
     }
-    *(RK_STORE_T *)y = RK_RAW(x, best_j * sm);
+    *(RK_STORE_T *)y = RK_TO_STORE(best);
     *(RK_INDEX_T *)idx = (RK_INDEX_T)best_j;
+}
+
+/* n groups of a small constant k, side by side in memory (axis last, as
+ * NHWC): called with constant k and strides, so the compiler unrolls the
+ * members and vectorises across groups with interleaved loads. */
+RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
+                                          char *y, char *idx)
+{
+    for (rk_intp g = 0; g < n; g++) {
+        const RK_STORE_T *xg = RK_CONST_AT(RK_STORE_T, x, g * k * RK_ISIZE);
+        RK_COMP_T best = RK_LOAD(xg[0]);
+        RK_LANE_T best_j = 0;
+        for (int j = 1; j < k; j++) {
+            RK_COMP_T v = RK_LOAD(xg[j]);
+            int take = RK_BEATS(v, best);
+            best = take ? v : best;
+            best_j = take ? (RK_LANE_T)j : best_j;
+        }
+        ((RK_STORE_T *)y)[g] = RK_TO_STORE(best);
+        ((RK_INDEX_T *)idx)[g] = (RK_INDEX_T)best_j;
+    }
 }
 
 /*
@@ -72,20 +93,32 @@ static void RK_FN(rk_maxout)(
     char *y, const rk_intp y_s[3],
     char *idx, const rk_intp idx_s[3])
 {
-    const int contiguous = x_s[3] == RK_ISIZE && y_s[2] == RK_ISIZE
-                           && idx_s[2] == RK_IDX_SIZE;
+    const int rows_contiguous = x_s[3] == RK_ISIZE && y_s[2] == RK_ISIZE
+                                && idx_s[2] == RK_IDX_SIZE;
+    const int groups_contiguous = x_s[2] == RK_ISIZE && x_s[1] == k * RK_ISIZE
+                                  && y_s[1] == RK_ISIZE && idx_s[1] == RK_IDX_SIZE;
     for (rk_intp o = 0; o < block->n_outer; o++) {
+        const char *x_o = x + o * x_s[0];
+        char *y_o = y + o * y_s[0], *i_o = idx + o * idx_s[0];
+        if (block->n_inner == 1 && groups_contiguous && (k == 2 || k == 4)) {
+            if (k == 2) {
+                RK_FN(maxout_small_groups)(block->n_chan, 2, x_o, y_o, i_o);
+            }
+            else {
+                RK_FN(maxout_small_groups)(block->n_chan, 4, x_o, y_o, i_o);
+            }
+            continue;
+        }
         for (rk_intp g = 0; g < block->n_chan; g++) {
-            const char *xg = x + o * x_s[0] + g * x_s[1];
-            char *yg = y + o * y_s[0] + g * y_s[1];
-            char *ig = idx + o * idx_s[0] + g * idx_s[1];
+            const char *xg = x_o + g * x_s[1];
+            char *yg = y_o + g * y_s[1], *ig = i_o + g * idx_s[1];
             if (block->n_inner == 1 || k - 1 > RK_LANE_MAX) {
                 for (rk_intp i = 0; i < block->n_inner; i++) {
                     RK_FN(maxout_group)(k, xg + i * x_s[3], x_s[2],
                                         yg + i * y_s[2], ig + i * idx_s[2]);
                 }
             }
-            else if (contiguous) {
+            else if (rows_contiguous) {
                 RK_FN(maxout_rows)(block->n_inner, k, xg, x_s[2], RK_ISIZE,
                                    yg, RK_ISIZE, ig, RK_IDX_SIZE);
             }

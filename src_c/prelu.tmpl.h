@@ -1,29 +1,93 @@
 /*
- * PReLU backward for one float dtype (see rk_foreach_float.h and the
- * contract in rectkern.h).  dx and dalpha come out of one pass.
+ * PReLU forward and backward for one float dtype (see rk_foreach_float.h
+ * and the contracts in rectkern.h).  Backward computes dx and dalpha in
+ * one pass over memory.
  *
- * dalpha is summed in float64 in a fixed order, so the bits do not depend
- * on anything but the layout: each (outer, channel) row is summed in
- * RK_LANES interleaved partial sums, rows are added into a per-channel
- * partial for RK_ROWS_PER_FLUSH outer steps, and that partial into dalpha.
- * The blocking keeps the rounding error near sqrt(n) * eps for long runs.
+ * dalpha is summed in float64 in a fixed order, so the bits depend on
+ * nothing but the layout: each (outer, channel) row is summed in RK_LANES
+ * interleaved partial sums, rows are added into a per-channel partial for
+ * RK_ROWS_PER_FLUSH outer steps, and that partial into dalpha.  The
+ * blocking keeps the rounding error near sqrt(n) * eps on long runs.
+ *
+ * As in elementwise.tmpl.h, the loops are inline functions called with
+ * constant unit strides on contiguous data, so that they vectorise.
  */
 #define RK_FN(name) RK_CAT(name, RK_SUF)
 #define RK_GET(p, off) RK_LOAD(*RK_CONST_AT(RK_STORE_T, p, off))
 #define RK_PUT(p, off, v) (*RK_AT(RK_STORE_T, p, off) = RK_TO_STORE(v))
+#define RK_ISIZE ((rk_intp)sizeof(RK_STORE_T))
 
-/* dx and the dalpha term of one element. */
-RK_INLINE double RK_FN(prelu_backward_one)(const char *dy, const char *x, char *dx,
-                                           RK_COMP_T a)
+/* ---- forward */
+
+/* One (outer, channel) row: one slope for n elements. */
+RK_INLINE void RK_FN(prelu_row)(rk_intp n, const char *x, rk_intp sx,
+                                char *y, rk_intp sy, RK_COMP_T a)
 {
-    RK_COMP_T g = RK_GET(dy, 0), xv = RK_GET(x, 0);
-    RK_COMP_T a_g = a * g;
+    for (rk_intp i = 0; i < n; i++) {
+        RK_COMP_T xv = RK_GET(x, i * sx);
+        RK_COMP_T ax = a * xv;
+        RK_PUT(y, i * sy, RK_LEAKY(xv, ax));
+    }
+}
+
+/* Channels innermost (NHWC): one element per channel. */
+RK_INLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx,
+                                     char *y, rk_intp sy,
+                                     const RK_COMP_T *RK_RESTRICT alpha)
+{
+    for (rk_intp c = 0; c < n_chan; c++) {
+        RK_COMP_T xv = RK_GET(x, c * sx);
+        RK_COMP_T ax = alpha[c] * xv;
+        RK_PUT(y, c * sy, RK_LEAKY(xv, ax));
+    }
+}
+
+static void RK_FN(rk_prelu)(const rk_block *block,
+                            const char *x, const rk_intp x_s[3],
+                            char *y, const rk_intp y_s[3], const void *alpha_)
+{
+    const RK_COMP_T *RK_RESTRICT alpha = (const RK_COMP_T *)alpha_;
+    const int rows_contiguous = x_s[2] == RK_ISIZE && y_s[2] == RK_ISIZE;
+    const int channels_contiguous = x_s[1] == RK_ISIZE && y_s[1] == RK_ISIZE;
+    for (rk_intp o = 0; o < block->n_outer; o++) {
+        const char *x_o = x + o * x_s[0];
+        char *y_o = y + o * y_s[0];
+        if (block->n_inner == 1) {
+            if (channels_contiguous) {
+                RK_FN(prelu_channels)(block->n_chan, x_o, RK_ISIZE, y_o, RK_ISIZE, alpha);
+            }
+            else {
+                RK_FN(prelu_channels)(block->n_chan, x_o, x_s[1], y_o, y_s[1], alpha);
+            }
+            continue;
+        }
+        for (rk_intp c = 0; c < block->n_chan; c++) {
+            const char *x_c = x_o + c * x_s[1];
+            char *y_c = y_o + c * y_s[1];
+            if (rows_contiguous) {
+                RK_FN(prelu_row)(block->n_inner, x_c, RK_ISIZE, y_c, RK_ISIZE, alpha[c]);
+            }
+            else {
+                RK_FN(prelu_row)(block->n_inner, x_c, x_s[2], y_c, y_s[2], alpha[c]);
+            }
+        }
+    }
+}
+
+/* ---- backward */
+
+/* One element's term of dalpha. */
+#define RK_TERM_AT(dy, x, i, sdy, sx) \
+    RK_FN(slope_grad_term)(RK_GET(dy, (i) * (sdy)), RK_GET(x, (i) * (sx)))
+
+RK_INLINE double RK_FN(slope_grad_term)(RK_COMP_T g, RK_COMP_T xv)
+{
     double x_dy = (double)xv * (double)g;
-    RK_PUT(dx, 0, RK_LEAKY_GRAD(g, xv, a_g));
     return RK_SLOPE_GRAD_TERM(xv, x_dy);
 }
 
-/* One (outer, channel) row along n_inner; returns the row's dalpha sum. */
+/* One (outer, channel) row; returns the row's dalpha sum.  The sum reads
+ * the row before dx is written, since dx may be dy or x itself. */
 RK_INLINE double RK_FN(prelu_backward_row)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
     char *dx, rk_intp sdx, RK_COMP_T a)
@@ -32,14 +96,16 @@ RK_INLINE double RK_FN(prelu_backward_row)(
     rk_intp i = 0;
     for (; i + RK_LANES <= n; i += RK_LANES) {
         for (int l = 0; l < RK_LANES; l++) {
-            rk_intp j = i + l;
-            lanes[l] += RK_FN(prelu_backward_one)(dy + j * sdy, x + j * sx,
-                                                  dx + j * sdx, a);
+            lanes[l] += RK_TERM_AT(dy, x, i + l, sdy, sx);
         }
     }
     for (int l = 0; i < n; i++, l++) {
-        lanes[l] += RK_FN(prelu_backward_one)(dy + i * sdy, x + i * sx,
-                                              dx + i * sdx, a);
+        lanes[l] += RK_TERM_AT(dy, x, i, sdy, sx);
+    }
+    for (i = 0; i < n; i++) {
+        RK_COMP_T g = RK_GET(dy, i * sdy), xv = RK_GET(x, i * sx);
+        RK_COMP_T a_g = a * g;
+        RK_PUT(dx, i * sdx, RK_LEAKY_GRAD(g, xv, a_g));
     }
     return rk_sum_lanes(lanes);
 }
@@ -51,8 +117,10 @@ RK_INLINE void RK_FN(prelu_backward_channels)(
     double *RK_RESTRICT partial)
 {
     for (rk_intp c = 0; c < n_chan; c++) {
-        partial[c] += RK_FN(prelu_backward_one)(dy + c * sdy, x + c * sx,
-                                                dx + c * sdx, alpha[c]);
+        RK_COMP_T g = RK_GET(dy, c * sdy), xv = RK_GET(x, c * sx);
+        RK_COMP_T a_g = alpha[c] * g;
+        partial[c] += RK_FN(slope_grad_term)(g, xv);
+        RK_PUT(dx, c * sdx, RK_LEAKY_GRAD(g, xv, a_g));
     }
 }
 
@@ -67,10 +135,10 @@ static void RK_FN(rk_prelu_backward)(
     double *RK_RESTRICT partial = scratch;
     const rk_intp n_outer = block->n_outer, n_chan = block->n_chan;
     const rk_intp n_inner = block->n_inner;
-    const rk_intp isize = (rk_intp)sizeof(RK_STORE_T);
-    const int contiguous = dy_s[2] == isize && x_s[2] == isize && dx_s[2] == isize;
+    const int rows_contiguous =
+        dy_s[2] == RK_ISIZE && x_s[2] == RK_ISIZE && dx_s[2] == RK_ISIZE;
     const int channels_contiguous =
-        dy_s[1] == isize && x_s[1] == isize && dx_s[1] == isize;
+        dy_s[1] == RK_ISIZE && x_s[1] == RK_ISIZE && dx_s[1] == RK_ISIZE;
 
     for (rk_intp o0 = 0; o0 < n_outer; o0 += RK_ROWS_PER_FLUSH) {
         rk_intp o1 = n_outer - o0 < RK_ROWS_PER_FLUSH ? n_outer : o0 + RK_ROWS_PER_FLUSH;
@@ -82,8 +150,8 @@ static void RK_FN(rk_prelu_backward)(
             char *dx_o = dx + o * dx_s[0];
             if (n_inner == 1) {
                 if (channels_contiguous) {
-                    RK_FN(prelu_backward_channels)(n_chan, dy_o, isize, x_o, isize,
-                                                   dx_o, isize, alpha, partial);
+                    RK_FN(prelu_backward_channels)(n_chan, dy_o, RK_ISIZE, x_o, RK_ISIZE,
+                                                   dx_o, RK_ISIZE, alpha, partial);
                 }
                 else {
                     RK_FN(prelu_backward_channels)(n_chan, dy_o, dy_s[1], x_o, x_s[1],
@@ -94,9 +162,9 @@ static void RK_FN(rk_prelu_backward)(
             for (rk_intp c = 0; c < n_chan; c++) {
                 const char *dy_c = dy_o + c * dy_s[1], *x_c = x_o + c * x_s[1];
                 char *dx_c = dx_o + c * dx_s[1];
-                partial[c] += contiguous
-                    ? RK_FN(prelu_backward_row)(n_inner, dy_c, isize, x_c, isize,
-                                                dx_c, isize, alpha[c])
+                partial[c] += rows_contiguous
+                    ? RK_FN(prelu_backward_row)(n_inner, dy_c, RK_ISIZE, x_c, RK_ISIZE,
+                                                dx_c, RK_ISIZE, alpha[c])
                     : RK_FN(prelu_backward_row)(n_inner, dy_c, dy_s[2], x_c, x_s[2],
                                                 dx_c, dx_s[2], alpha[c]);
             }
@@ -110,3 +178,5 @@ static void RK_FN(rk_prelu_backward)(
 #undef RK_FN
 #undef RK_GET
 #undef RK_PUT
+#undef RK_ISIZE
+#undef RK_TERM_AT

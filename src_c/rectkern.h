@@ -30,12 +30,6 @@ enum {
 typedef void rk_ufunc_loop(char **args, const rk_intp *dimensions,
                            const rk_intp *steps, void *data);
 
-rk_ufunc_loop rk_relu_f16, rk_relu_f32, rk_relu_f64;
-rk_ufunc_loop rk_relu_backward_f16, rk_relu_backward_f32, rk_relu_backward_f64;
-rk_ufunc_loop rk_leaky_relu_f16, rk_leaky_relu_f32, rk_leaky_relu_f64;
-rk_ufunc_loop rk_leaky_relu_backward_f16, rk_leaky_relu_backward_f32,
-              rk_leaky_relu_backward_f64;
-
 /* ---- fused ops */
 
 /* One block of (n_outer, n_chan, n_inner) elements. */
@@ -44,10 +38,20 @@ typedef struct {
 } rk_block;
 
 /*
- * PReLU backward.  dx = x > 0 ? dy : alpha[c] * dy (NaN x gives NaN) and
- * dalpha[c] += sum over x <= 0 of x * dy, in float64.  alpha holds n_chan
+ * PReLU forward.  y = x > 0 ? x : alpha[c] * x, with alpha holding n_chan
  * values of the compute type (float for float16/float32, double for
- * float64).  scratch holds n_chan doubles.  dx may be dy or x itself.
+ * float64).  y may be x itself.
+ */
+typedef void rk_prelu_fn(
+    const rk_block *block,
+    const char *x, const rk_intp x_strides[3],
+    char *y, const rk_intp y_strides[3],
+    const void *alpha);
+
+/*
+ * PReLU backward.  dx = x > 0 ? dy : alpha[c] * dy (NaN x gives NaN) and
+ * dalpha[c] += sum over x <= 0 of x * dy, in float64.  alpha as above;
+ * scratch holds n_chan doubles.  dx may be dy or x itself.
  */
 typedef void rk_prelu_backward_fn(
     const rk_block *block,
@@ -78,10 +82,39 @@ typedef int rk_maxout_backward_fn(
     const char *idx, const rk_intp idx_strides[3],
     char *dx, const rk_intp dx_strides[4]);
 
-extern rk_prelu_backward_fn *const rk_prelu_backward_kernels[RK_NUM_FLOATS];
-extern rk_maxout_fn *const rk_maxout_kernels[RK_NUM_FLOATS][RK_NUM_UINDEX];
-extern rk_maxout_backward_fn *const
-    rk_maxout_backward_kernels[RK_NUM_FLOATS][RK_NUM_INDEX];
+/* ---- every kernel of one instruction-set level, indexed by dtype */
+typedef struct {
+    const char *name;                      /* "baseline", "avx2", "avx512" */
+    const char *half_conversion;           /* "hardware" or "software" */
+    rk_ufunc_loop *relu[RK_NUM_FLOATS];
+    rk_ufunc_loop *relu_backward[RK_NUM_FLOATS];
+    rk_ufunc_loop *leaky_relu[RK_NUM_FLOATS];
+    rk_ufunc_loop *leaky_relu_backward[RK_NUM_FLOATS];
+    rk_prelu_fn *prelu[RK_NUM_FLOATS];
+    rk_prelu_backward_fn *prelu_backward[RK_NUM_FLOATS];
+    rk_maxout_fn *maxout[RK_NUM_FLOATS][RK_NUM_UINDEX];
+    rk_maxout_backward_fn *maxout_backward[RK_NUM_FLOATS][RK_NUM_INDEX];
+} rk_kernel_table;
+
+/* ---- instruction-set levels (cpu.c) */
+/* Macros, not an enum: the preprocessor compares them (rk_isa.h). */
+#define RK_LEVEL_BASELINE 0
+#define RK_LEVEL_AVX2 1
+#define RK_LEVEL_AVX512 2
+#define RK_NUM_LEVELS 3
+
+/* The highest level this CPU and OS support (baseline off x86-64). */
+int rk_cpu_level(void);
+/* The kernels compiled for a level, or NULL if this build has none. */
+const rk_kernel_table *rk_kernels_for_level(int level);
+/* The name of a level: "baseline", "avx2", "avx512". */
+const char *rk_level_name(int level);
+/* The CPU features rk_cpu_level() looked at, as "name+" / "name-" words. */
+const char *rk_cpu_features(void);
+/* The compiler that built the kernels, with its version. */
+const char *rk_compiler(void);
+/* The compiler flags a level's kernels were built with ("" if unknown). */
+const char *rk_build_flags(int level);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /*
- * Internal dtype support shared by every kernel file: the index type, the
- * IEEE binary16 conversions, and the token pasting used by the templates.
+ * Internal support shared by the kernels: the token pasting used by the
+ * templates, byte-offset access, and the software binary16 conversions.
  *
  * Kernels are written once in a *.tmpl.h file and stamped out per dtype by
  * the rk_foreach_*.h headers, so each formula lives in one place.
@@ -34,78 +34,62 @@
 #define RK_CONST_AT(T, base, offset) \
     ((const T *)((const char *)(base) + (offset)))
 
+RK_INLINE uint32_t rk_float_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+RK_INLINE float rk_bits_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
 /*
- * binary16 <-> binary32, integer-only so that the result does not depend on
- * the caller's floating-point environment (flush-to-zero, DAZ).  Rounding is
- * to nearest, ties to even, exactly as NumPy's float32 -> float16 cast.
+ * binary16 <-> binary32 in software, for instruction sets without a
+ * conversion instruction.  Both are branch-free (every case computed, one
+ * selected) so that loops over them vectorise, and neither depends on the
+ * flush-to-zero / denormals-are-zero modes: no float operation here has a
+ * subnormal result.  Rounding is to nearest, ties to even, as NumPy's
+ * float32 -> float16 cast (assuming the default rounding mode).
  */
 RK_INLINE float rk_half_to_float(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exponent = (h >> 10) & 0x1fu;
-    uint32_t mantissa = h & 0x3ffu;
-    uint32_t bits;
-    float f;
-
-    if (exponent == 0x1fu) {            /* inf or NaN */
-        bits = sign | 0x7f800000u | (mantissa << 13);
-    }
-    else if (exponent != 0) {           /* normal: rebias 15 -> 127 */
-        bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
-    }
-    else if (mantissa == 0) {           /* signed zero */
-        bits = sign;
-    }
-    else {                              /* subnormal: normalise */
-        uint32_t shifts = 0;
-        while (!(mantissa & 0x400u)) {
-            mantissa <<= 1;
-            shifts++;
-        }
-        bits = sign | ((113u - shifts) << 23) | ((mantissa & 0x3ffu) << 13);
-    }
-    memcpy(&f, &bits, sizeof f);
-    return f;
+    uint32_t magnitude = h & 0x7fffu;
+    /* normal: rebias the exponent 15 -> 127 */
+    uint32_t normal = (magnitude << 13) + (112u << 23);
+    /* inf / NaN: all-ones exponent, mantissa (payload) kept */
+    uint32_t special = (magnitude << 13) | 0x7f800000u;
+    /* zero / subnormal: mantissa * 2**-24, exact and a normal float */
+    uint32_t tiny = rk_float_bits((float)(int32_t)magnitude * 5.9604644775390625e-8f);
+    uint32_t bits = magnitude >= 0x7c00u ? special
+                  : magnitude >= 0x0400u ? normal : tiny;
+    return rk_bits_float(bits | sign);
 }
 
 RK_INLINE uint16_t rk_float_to_half(float f)
 {
-    uint32_t bits, magnitude, sign;
-
-    memcpy(&bits, &f, sizeof bits);
-    sign = (bits >> 16) & 0x8000u;
-    magnitude = bits & 0x7fffffffu;
-
-    if (magnitude > 0x7f800000u) {      /* NaN: keep it quiet, keep the payload top */
-        return (uint16_t)(sign | 0x7e00u | ((magnitude >> 13) & 0x3ffu));
-    }
-    if (magnitude >= 0x477ff000u) {     /* >= 65520 rounds to inf */
-        return (uint16_t)(sign | 0x7c00u);
-    }
-    if (magnitude >= 0x38800000u) {     /* normal half: drop 13 bits, round */
-        uint32_t h = (magnitude >> 13) - (112u << 10);
-        uint32_t rest = magnitude & 0x1fffu;
-        if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) {
-            h++;                        /* a carry into the exponent is right */
-        }
-        return (uint16_t)(sign | h);
-    }
-    {                                   /* subnormal half, or zero */
-        uint32_t exponent = magnitude >> 23;
-        uint32_t mantissa, shift, q, rest, halfway;
-        if (exponent < 102u) {          /* below 2**-25: rounds to zero */
-            return (uint16_t)sign;
-        }
-        mantissa = (magnitude & 0x7fffffu) | 0x800000u;
-        shift = 126u - exponent;        /* 14 ... 24: units of 2**-24 */
-        q = mantissa >> shift;
-        rest = mantissa & ((1u << shift) - 1u);
-        halfway = 1u << (shift - 1u);
-        if (rest > halfway || (rest == halfway && (q & 1u))) {
-            q++;
-        }
-        return (uint16_t)(sign | q);
-    }
+    uint32_t u = rk_float_bits(f);
+    uint32_t sign = (u >> 16) & 0x8000u;
+    uint32_t magnitude = u & 0x7fffffffu;
+    /* >= 65536 (or inf, NaN): inf, or a quiet NaN */
+    uint32_t special = magnitude > 0x7f800000u ? 0x7e00u : 0x7c00u;
+    /* below 2**-14: adding 0.5 rounds to a multiple of 2**-24 (the half
+     * subnormal step) with the FPU's ties-to-even; the bits above 0.5's
+     * are the half's.  A carry to 0x400 is the smallest normal, as it
+     * should be. */
+    uint32_t tiny = rk_float_bits(rk_bits_float(magnitude) + 0.5f) - 0x3f000000u;
+    /* normal: rebias 127 -> 15 and round the 13 dropped bits to even; a
+     * carry into the exponent is right (up to inf from 65520 on) */
+    uint32_t odd = (magnitude >> 13) & 1u;
+    uint32_t normal = (magnitude - (112u << 23) + 0xfffu + odd) >> 13;
+    uint32_t h = magnitude >= 0x47800000u ? special
+               : magnitude < 0x38800000u ? tiny : normal;
+    return (uint16_t)(h | sign);
 }
 
 #endif

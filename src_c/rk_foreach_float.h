@@ -9,12 +9,18 @@
  *               hold an index beside a value), RK_LANE_MAX its maximum
  */
 #define RK_SUF f16
-#define RK_STORE_T uint16_t
+#if RK_NATIVE_HALF
+#  define RK_STORE_T rk_native_half
+#  define RK_LOAD(s) ((float)(s))
+#  define RK_TO_STORE(v) ((rk_native_half)(v))
+#else
+#  define RK_STORE_T uint16_t
+#  define RK_LOAD(s) rk_half_to_float(s)
+#  define RK_TO_STORE(v) rk_float_to_half(v)
+#endif
 #define RK_COMP_T float
 #define RK_LANE_T int32_t
 #define RK_LANE_MAX INT32_MAX
-#define RK_LOAD(s) rk_half_to_float(s)
-#define RK_TO_STORE(v) rk_float_to_half(v)
 #include RK_TEMPLATE
 #undef RK_SUF
 #undef RK_STORE_T

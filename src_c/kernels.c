@@ -1,0 +1,69 @@
+/*
+ * Every kernel, for one instruction-set level (rk_isa.h): setup.py compiles
+ * this file once per level with that level's flags, and each compilation
+ * exports one table, rk_kernels_<level>.  The kernels themselves are
+ * written once, per op family, in elementwise.tmpl.h, prelu.tmpl.h and
+ * maxout.tmpl.h, and stamped out per dtype by the rk_foreach_*.h headers.
+ */
+#include "rk_isa.h"
+#include "rk_dtypes.h"
+#include "rk_formulas.h"
+
+/* prelu_backward: partial sums of a row, and outer rows per flush */
+#define RK_LANES 8
+#define RK_ROWS_PER_FLUSH 256
+
+/* A fixed pairwise order, so the sum is the same bits on every run. */
+RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
+{
+    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+         + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
+/* maxout: elements of a row whose running maximum is kept in local arrays */
+#define RK_CHUNK 256
+
+#define RK_TEMPLATE "elementwise.tmpl.h"
+#include "rk_foreach_float.h"
+#undef RK_TEMPLATE
+
+#define RK_TEMPLATE "prelu.tmpl.h"
+#include "rk_foreach_float.h"
+#undef RK_TEMPLATE
+
+/* maxout: forward per unsigned index dtype, backward per integer index dtype */
+#define RK_TEMPLATE "rk_foreach_index.h"
+#define RK_INDEX_TEMPLATE "maxout.tmpl.h"
+#include "rk_foreach_float.h"
+#undef RK_TEMPLATE
+#undef RK_INDEX_TEMPLATE
+
+#define RK_PER_FLOAT(name) { name##_f16, name##_f32, name##_f64 }
+#define RK_PER_UNSIGNED(name, f) \
+    { name##_##f##_u8, name##_##f##_u16, name##_##f##_u32, name##_##f##_u64 }
+#define RK_PER_INDEX(name, f) \
+    { name##_##f##_u8, name##_##f##_u16, name##_##f##_u32, name##_##f##_u64, \
+      name##_##f##_i8, name##_##f##_i16, name##_##f##_i32, name##_##f##_i64 }
+#define RK_STR_(x) #x
+#define RK_STR(x) RK_STR_(x)
+
+const rk_kernel_table RK_CAT(rk_kernels, RK_ISA_NAME) = {
+    RK_STR(RK_ISA_NAME),
+    RK_HALF_CONVERSION,
+    RK_PER_FLOAT(rk_relu),
+    RK_PER_FLOAT(rk_relu_backward),
+    RK_PER_FLOAT(rk_leaky_relu),
+    RK_PER_FLOAT(rk_leaky_relu_backward),
+    RK_PER_FLOAT(rk_prelu),
+    RK_PER_FLOAT(rk_prelu_backward),
+    {
+        RK_PER_UNSIGNED(rk_maxout, f16),
+        RK_PER_UNSIGNED(rk_maxout, f32),
+        RK_PER_UNSIGNED(rk_maxout, f64),
+    },
+    {
+        RK_PER_INDEX(rk_maxout_backward, f16),
+        RK_PER_INDEX(rk_maxout_backward, f32),
+        RK_PER_INDEX(rk_maxout_backward, f64),
+    },
+};
