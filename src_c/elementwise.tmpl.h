@@ -1,16 +1,23 @@
 /*
  * ufunc inner loops for one float dtype (see rk_foreach_float.h).
  *
- * Each op is one static inline strided loop, called either with the
- * contiguous step as a constant (so the compiler sees a unit-stride loop
- * and vectorises it) or with NumPy's steps.  The loops have no restrict:
- * NumPy passes out == input for in-place calls.
+ * Each op is an inline strided loop (run), called by a dispatcher (loop)
+ * either with the contiguous step as a constant, so that the compiler sees
+ * a unit-stride loop and vectorises it, or with NumPy's steps.  The loops
+ * have no restrict: NumPy passes out == input for in-place calls.
+ *
+ * float16 reuses the float32 loops on chunks converted by rk_half.h
+ * (rk_half_ufunc_loop), so the formulas run in float32 and are rounded once.
  */
 #define RK_FN(name) RK_CAT(name, RK_SUF)
+
+#if !RK_IS_HALF
 #define RK_ISIZE ((rk_intp)sizeof(RK_STORE_T))
 #define RK_ALPHA_SIZE ((rk_intp)sizeof(RK_COMP_T))
 #define RK_GET(p, i, step) RK_LOAD(*RK_CONST_AT(RK_STORE_T, p, (i) * (step)))
 #define RK_PUT(p, i, step, v) (*RK_AT(RK_STORE_T, p, (i) * (step)) = RK_TO_STORE(v))
+/* alpha arrives in the compute type: the loop signature is ef->e, ff->f, dd->d. */
+#define RK_GET_ALPHA(p, i, step) (*RK_CONST_AT(RK_COMP_T, p, (i) * (step)))
 
 RK_INLINE void RK_FN(relu_run)(rk_intp n, const char *x, rk_intp sx,
                                char *y, rk_intp sy)
@@ -21,19 +28,14 @@ RK_INLINE void RK_FN(relu_run)(rk_intp n, const char *x, rk_intp sx,
     }
 }
 
-static void RK_FN(rk_relu)(char **args, const rk_intp *dims, const rk_intp *steps,
-                    void *data)
+static void RK_FN(relu_loop)(char **args, const rk_intp *dims, const rk_intp *steps)
 {
-    fexcept_t fp_flags;
-    (void)data;
-    RK_SAVE_FP_FLAGS(fp_flags);
     if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE) {
         RK_FN(relu_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE);
     }
     else {
         RK_FN(relu_run)(dims[0], args[0], steps[0], args[1], steps[1]);
     }
-    RK_RESTORE_FP_FLAGS(fp_flags);
 }
 
 RK_INLINE void RK_FN(relu_backward_run)(rk_intp n, const char *dy, rk_intp sdy,
@@ -46,12 +48,9 @@ RK_INLINE void RK_FN(relu_backward_run)(rk_intp n, const char *dy, rk_intp sdy,
     }
 }
 
-static void RK_FN(rk_relu_backward)(char **args, const rk_intp *dims,
-                             const rk_intp *steps, void *data)
+static void RK_FN(relu_backward_loop)(char **args, const rk_intp *dims,
+                                      const rk_intp *steps)
 {
-    fexcept_t fp_flags;
-    (void)data;
-    RK_SAVE_FP_FLAGS(fp_flags);
     if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE && steps[2] == RK_ISIZE) {
         RK_FN(relu_backward_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE,
                                  args[2], RK_ISIZE);
@@ -60,11 +59,7 @@ static void RK_FN(rk_relu_backward)(char **args, const rk_intp *dims,
         RK_FN(relu_backward_run)(dims[0], args[0], steps[0], args[1], steps[1],
                                  args[2], steps[2]);
     }
-    RK_RESTORE_FP_FLAGS(fp_flags);
 }
-
-/* alpha arrives in the compute type: the loop signature is ef->e, ff->f, dd->d. */
-#define RK_GET_ALPHA(p, i, step) (*RK_CONST_AT(RK_COMP_T, p, (i) * (step)))
 
 RK_INLINE void RK_FN(leaky_relu_run)(rk_intp n, const char *x, rk_intp sx,
                                      const char *a, rk_intp sa,
@@ -77,12 +72,9 @@ RK_INLINE void RK_FN(leaky_relu_run)(rk_intp n, const char *x, rk_intp sx,
     }
 }
 
-static void RK_FN(rk_leaky_relu)(char **args, const rk_intp *dims,
-                          const rk_intp *steps, void *data)
+static void RK_FN(leaky_relu_loop)(char **args, const rk_intp *dims,
+                                   const rk_intp *steps)
 {
-    fexcept_t fp_flags;
-    (void)data;
-    RK_SAVE_FP_FLAGS(fp_flags);
     const int contiguous = steps[0] == RK_ISIZE && steps[2] == RK_ISIZE;
     if (contiguous && steps[1] == 0) {          /* one slope for the whole run */
         RK_FN(leaky_relu_run)(dims[0], args[0], RK_ISIZE, args[1], 0,
@@ -96,7 +88,6 @@ static void RK_FN(rk_leaky_relu)(char **args, const rk_intp *dims,
         RK_FN(leaky_relu_run)(dims[0], args[0], steps[0], args[1], steps[1],
                               args[2], steps[2]);
     }
-    RK_RESTORE_FP_FLAGS(fp_flags);
 }
 
 RK_INLINE void RK_FN(leaky_relu_backward_run)(
@@ -110,12 +101,9 @@ RK_INLINE void RK_FN(leaky_relu_backward_run)(
     }
 }
 
-static void RK_FN(rk_leaky_relu_backward)(char **args, const rk_intp *dims,
-                                   const rk_intp *steps, void *data)
+static void RK_FN(leaky_relu_backward_loop)(char **args, const rk_intp *dims,
+                                            const rk_intp *steps)
 {
-    fexcept_t fp_flags;
-    (void)data;
-    RK_SAVE_FP_FLAGS(fp_flags);
     const int contiguous =
         steps[0] == RK_ISIZE && steps[1] == RK_ISIZE && steps[3] == RK_ISIZE;
     if (contiguous && steps[2] == 0) {
@@ -130,12 +118,39 @@ static void RK_FN(rk_leaky_relu_backward)(char **args, const rk_intp *dims,
         RK_FN(leaky_relu_backward_run)(dims[0], args[0], steps[0], args[1], steps[1],
                                        args[2], steps[2], args[3], steps[3]);
     }
-    RK_RESTORE_FP_FLAGS(fp_flags);
 }
 
-#undef RK_FN
+#define RK_RUN(op, nin, half_inputs) RK_FN(op##_loop)(args, dims, steps)
+
 #undef RK_ISIZE
 #undef RK_ALPHA_SIZE
 #undef RK_GET
 #undef RK_PUT
 #undef RK_GET_ALPHA
+#else
+/* which inputs are float16: alpha (the last input of leaky_relu*) is float32 */
+#define RK_RUN(op, nin, half_inputs) \
+    rk_half_ufunc_loop(args, dims, steps, nin, half_inputs, op##_loop_f32)
+#endif
+
+/* The ufunc loops NumPy calls: the floating-point flags are left as they
+ * were found (rk_formulas.h). */
+#define RK_UFUNC_LOOP(op, nin, half_inputs)                                   \
+    static void RK_FN(rk_##op)(char **args, const rk_intp *dims,             \
+                               const rk_intp *steps, void *data)             \
+    {                                                                        \
+        fexcept_t fp_flags;                                                  \
+        (void)data;                                                          \
+        RK_SAVE_FP_FLAGS(fp_flags);                                          \
+        RK_RUN(op, nin, half_inputs);                                        \
+        RK_RESTORE_FP_FLAGS(fp_flags);                                       \
+    }
+
+RK_UFUNC_LOOP(relu, 1, 1u)
+RK_UFUNC_LOOP(relu_backward, 2, 3u)
+RK_UFUNC_LOOP(leaky_relu, 2, 1u)
+RK_UFUNC_LOOP(leaky_relu_backward, 3, 3u)
+
+#undef RK_RUN
+#undef RK_UFUNC_LOOP
+#undef RK_FN

@@ -3,11 +3,13 @@
  * this file once per level with that level's flags, and each compilation
  * exports one table, rk_kernels_<level>.  The kernels themselves are
  * written once, per op family, in elementwise.tmpl.h, prelu.tmpl.h and
- * maxout.tmpl.h, and stamped out per dtype by the rk_foreach_*.h headers.
+ * maxout.tmpl.h (rows.tmpl.h bridges storage and compute types), and are
+ * stamped out per dtype by the rk_foreach_*.h headers.
  */
 #include "rk_isa.h"
 #include "rk_dtypes.h"
 #include "rk_formulas.h"
+#include "rk_half.h"
 
 /* prelu_backward: partial sums of a row, and outer rows per flush */
 #define RK_LANES 8
@@ -22,6 +24,10 @@ RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
 
 /* maxout: elements of a row whose running maximum is kept in local arrays */
 #define RK_CHUNK 256
+
+#define RK_TEMPLATE "rows.tmpl.h"
+#include "rk_foreach_float.h"
+#undef RK_TEMPLATE
 
 #define RK_TEMPLATE "elementwise.tmpl.h"
 #include "rk_foreach_float.h"
@@ -38,7 +44,7 @@ RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
 #undef RK_TEMPLATE
 #undef RK_INDEX_TEMPLATE
 
-#define RK_PER_FLOAT(name) { name##_f16, name##_f32, name##_f64 }
+#define RK_PER_FLOAT(name) { name##_f16, name##_f32, name##_f64 }   /* RK_F16 ... */
 #define RK_PER_UNSIGNED(name, f) \
     { name##_##f##_u8, name##_##f##_u16, name##_##f##_u32, name##_##f##_u64 }
 #define RK_PER_INDEX(name, f) \

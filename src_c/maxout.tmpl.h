@@ -8,6 +8,7 @@
  * contiguous rows, so that the compiler vectorises it.
  */
 #define RK_FN(name) RK_CAT3(name, RK_SUF, RK_ISUF)
+#define RK_ROW(name) RK_CAT(name, RK_SUF)         /* rows.tmpl.h, per float dtype */
 #define RK_RAW(p, off) (*RK_CONST_AT(RK_STORE_T, p, off))
 #define RK_IDX(p, off) (*RK_CONST_AT(RK_INDEX_T, p, off))
 #define RK_ISIZE ((rk_intp)sizeof(RK_STORE_T))
@@ -31,24 +32,48 @@ RK_INLINE void RK_FN(maxout_group)(rk_intp k, const char *x, rk_intp sm,
     *(RK_INDEX_T *)idx = (RK_INDEX_T)best_j;
 }
 
-/* n groups of a small constant k, side by side in memory (axis last, as
- * NHWC): called with constant k and strides, so the compiler unrolls the
- * members and vectorises across groups with interleaved loads. */
+/* idx for m positions of a row, from lanes. */
+RK_INLINE void RK_FN(store_indices)(rk_intp m, const RK_LANE_T *RK_RESTRICT lanes,
+                                    char *idx, rk_intp si)
+{
+    if (si == RK_IDX_SIZE) {
+        for (rk_intp i = 0; i < m; i++) {
+            ((RK_INDEX_T *)(void *)idx)[i] = (RK_INDEX_T)lanes[i];
+        }
+        return;
+    }
+    for (rk_intp i = 0; i < m; i++) {
+        *RK_AT(RK_INDEX_T, idx, i * si) = (RK_INDEX_T)lanes[i];
+    }
+}
+
+/* Groups of a small constant k side by side in memory (axis last, as
+ * NHWC): called with constant k, so the compiler unrolls the members and
+ * vectorises across groups with interleaved loads. */
 RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
                                           char *y, char *idx)
 {
-    for (rk_intp g = 0; g < n; g++) {
-        const RK_STORE_T *xg = RK_CONST_AT(RK_STORE_T, x, g * k * RK_ISIZE);
-        RK_COMP_T best = RK_LOAD(xg[0]);
-        RK_LANE_T best_j = 0;
-        for (int j = 1; j < k; j++) {
-            RK_COMP_T v = RK_LOAD(xg[j]);
-            int take = RK_BEATS(v, best);
-            best = take ? v : best;
-            best_j = take ? (RK_LANE_T)j : best_j;
+    RK_COMP_T buf[RK_CHUNK], best[RK_CHUNK];
+    RK_LANE_T best_j[RK_CHUNK];
+    const rk_intp per_chunk = RK_CHUNK / k;
+    for (rk_intp g0 = 0; g0 < n; g0 += per_chunk) {
+        const rk_intp m = n - g0 < per_chunk ? n - g0 : per_chunk;
+        const RK_COMP_T *v = RK_ROW(row_values)(m * k, x + g0 * k * RK_ISIZE,
+                                               RK_ISIZE, buf);
+        for (rk_intp g = 0; g < m; g++) {
+            RK_COMP_T b = v[g * k];
+            RK_LANE_T b_j = 0;
+            for (int j = 1; j < k; j++) {
+                RK_COMP_T c = v[g * k + j];
+                int take = RK_BEATS(c, b);
+                b = take ? c : b;
+                b_j = take ? (RK_LANE_T)j : b_j;
+            }
+            best[g] = b;
+            best_j[g] = b_j;
         }
-        ((RK_STORE_T *)y)[g] = RK_TO_STORE(best);
-        ((RK_INDEX_T *)idx)[g] = (RK_INDEX_T)best_j;
+        RK_ROW(store_row)(m, best, y + g0 * RK_ISIZE, RK_ISIZE);
+        RK_FN(store_indices)(m, best_j, idx + g0 * RK_IDX_SIZE, RK_IDX_SIZE);
     }
 }
 
@@ -61,29 +86,26 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
                                   const char *x, rk_intp sm, rk_intp sx,
                                   char *y, rk_intp sy, char *idx, rk_intp si)
 {
-    RK_COMP_T best[RK_CHUNK];
+    RK_COMP_T buf[RK_CHUNK], best[RK_CHUNK];
     RK_LANE_T best_j[RK_CHUNK];
     for (rk_intp i0 = 0; i0 < n; i0 += RK_CHUNK) {
         const rk_intp m = n - i0 < RK_CHUNK ? n - i0 : RK_CHUNK;
         const char *x0 = x + i0 * sx;
+        const RK_COMP_T *v = RK_ROW(row_values)(m, x0, sx, buf);
         for (rk_intp i = 0; i < m; i++) {
-            best[i] = RK_LOAD(RK_RAW(x0, i * sx));
+            best[i] = v[i];
             best_j[i] = 0;
         }
         for (rk_intp j = 1; j < k; j++) {
-            const char *xj = x0 + j * sm;
+            v = RK_ROW(row_values)(m, x0 + j * sm, sx, buf);
             for (rk_intp i = 0; i < m; i++) {
-                RK_COMP_T v = RK_LOAD(RK_RAW(xj, i * sx));
-                int take = RK_BEATS(v, best[i]);
-                best[i] = take ? v : best[i];
+                int take = RK_BEATS(v[i], best[i]);
+                best[i] = take ? v[i] : best[i];
                 best_j[i] = take ? (RK_LANE_T)j : best_j[i];
             }
         }
-        for (rk_intp i = 0; i < m; i++) {
-            /* the winner as stored: exact, since it came from storage */
-            *RK_AT(RK_STORE_T, y, (i0 + i) * sy) = RK_TO_STORE(best[i]);
-            *RK_AT(RK_INDEX_T, idx, (i0 + i) * si) = (RK_INDEX_T)best_j[i];
-        }
+        RK_ROW(store_row)(m, best, y + i0 * sy, sy);
+        RK_FN(store_indices)(m, best_j, idx + i0 * si, si);
     }
 }
 
@@ -93,8 +115,6 @@ static void RK_FN(rk_maxout)(
     char *y, const rk_intp y_s[3],
     char *idx, const rk_intp idx_s[3])
 {
-    const int rows_contiguous = x_s[3] == RK_ISIZE && y_s[2] == RK_ISIZE
-                                && idx_s[2] == RK_IDX_SIZE;
     const int groups_contiguous = x_s[2] == RK_ISIZE && x_s[1] == k * RK_ISIZE
                                   && y_s[1] == RK_ISIZE && idx_s[1] == RK_IDX_SIZE;
     for (rk_intp o = 0; o < block->n_outer; o++) {
@@ -117,10 +137,6 @@ static void RK_FN(rk_maxout)(
                     RK_FN(maxout_group)(k, xg + i * x_s[3], x_s[2],
                                         yg + i * y_s[2], ig + i * idx_s[2]);
                 }
-            }
-            else if (rows_contiguous) {
-                RK_FN(maxout_rows)(block->n_inner, k, xg, x_s[2], RK_ISIZE,
-                                   yg, RK_ISIZE, ig, RK_IDX_SIZE);
             }
             else {
                 RK_FN(maxout_rows)(block->n_inner, k, xg, x_s[2], x_s[3],
@@ -161,6 +177,30 @@ RK_INLINE void RK_FN(scatter_member)(rk_intp n, rk_intp j,
     }
 }
 
+/* One group, members sm bytes apart, its index already checked. */
+RK_INLINE void RK_FN(scatter_group)(rk_intp k, rk_intp at, RK_STORE_T g,
+                                    char *dx, rk_intp sm)
+{
+    for (rk_intp j = 0; j < k; j++) {
+        *RK_AT(RK_STORE_T, dx, j * sm) = j == at ? g : (RK_STORE_T)0;
+    }
+}
+
+/* n groups of a small constant k side by side (axis last): vectorised
+ * across groups with interleaved stores. */
+RK_INLINE void RK_FN(scatter_small_groups)(rk_intp n, int k, const char *dy,
+                                           const char *idx, char *dx)
+{
+    const RK_STORE_T *g = (const RK_STORE_T *)(const void *)dy;
+    const RK_INDEX_T *at = (const RK_INDEX_T *)(const void *)idx;
+    RK_STORE_T *out = (RK_STORE_T *)(void *)dx;
+    for (rk_intp i = 0; i < n; i++) {
+        for (int j = 0; j < k; j++) {
+            out[i * k + j] = at[i] == (RK_INDEX_T)j ? g[i] : (RK_STORE_T)0;
+        }
+    }
+}
+
 /* Every element of dx is written exactly once: dy at idx, +0.0 elsewhere. */
 static int RK_FN(rk_maxout_backward)(
     const rk_block *block, rk_intp k,
@@ -171,7 +211,30 @@ static int RK_FN(rk_maxout_backward)(
     const rk_intp n = block->n_inner;
     const int contiguous = dy_s[2] == RK_ISIZE && idx_s[2] == RK_IDX_SIZE
                            && dx_s[3] == RK_ISIZE;
+    const int groups_contiguous = dy_s[1] == RK_ISIZE && idx_s[1] == RK_IDX_SIZE
+                                  && dx_s[2] == RK_ISIZE && dx_s[1] == k * RK_ISIZE;
     for (rk_intp o = 0; o < block->n_outer; o++) {
+        if (n == 1) {                   /* groups side by side along the axis */
+            const char *dy_o = dy + o * dy_s[0], *i_o = idx + o * idx_s[0];
+            char *dx_o = dx + o * dx_s[0];
+            if (!RK_FN(indices_valid)(block->n_chan, k, i_o, idx_s[1])) {
+                return -1;
+            }
+            if (groups_contiguous && k == 2) {
+                RK_FN(scatter_small_groups)(block->n_chan, 2, dy_o, i_o, dx_o);
+            }
+            else if (groups_contiguous && k == 4) {
+                RK_FN(scatter_small_groups)(block->n_chan, 4, dy_o, i_o, dx_o);
+            }
+            else {
+                for (rk_intp g = 0; g < block->n_chan; g++) {
+                    RK_FN(scatter_group)(k, (rk_intp)RK_IDX(i_o, g * idx_s[1]),
+                                         RK_RAW(dy_o, g * dy_s[1]),
+                                         dx_o + g * dx_s[1], dx_s[2]);
+                }
+            }
+            continue;
+        }
         for (rk_intp g = 0; g < block->n_chan; g++) {
             const char *dyg = dy + o * dy_s[0] + g * dy_s[1];
             const char *ig = idx + o * idx_s[0] + g * idx_s[1];
@@ -195,6 +258,7 @@ static int RK_FN(rk_maxout_backward)(
 }
 
 #undef RK_FN
+#undef RK_ROW
 #undef RK_RAW
 #undef RK_IDX
 #undef RK_ISIZE

@@ -10,7 +10,8 @@
  * blocking keeps the rounding error near sqrt(n) * eps on long runs.
  *
  * As in elementwise.tmpl.h, the loops are inline functions called with
- * constant unit strides on contiguous data, so that they vectorise.
+ * constant unit strides on contiguous data, so that they vectorise; the
+ * float16 row functions run the float32 ones on converted chunks.
  */
 #define RK_FN(name) RK_CAT(name, RK_SUF)
 #define RK_GET(p, off) RK_LOAD(*RK_CONST_AT(RK_STORE_T, p, off))
@@ -19,6 +20,7 @@
 
 /* ---- forward */
 
+#if !RK_IS_HALF
 /* One (outer, channel) row: one slope for n elements. */
 RK_INLINE void RK_FN(prelu_row)(rk_intp n, const char *x, rk_intp sx,
                                 char *y, rk_intp sy, RK_COMP_T a)
@@ -41,6 +43,34 @@ RK_INLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx,
         RK_PUT(y, c * sy, RK_LEAKY(xv, ax));
     }
 }
+
+#else
+/* float16: the float32 row functions on converted chunks. */
+RK_INLINE void RK_FN(prelu_row)(rk_intp n, const char *x, rk_intp sx,
+                                char *y, rk_intp sy, float a)
+{
+    float xs[RK_HALF_CHUNK], ys[RK_HALF_CHUNK];
+    for (rk_intp i0 = 0; i0 < n; i0 += RK_HALF_CHUNK) {
+        const rk_intp m = n - i0 < RK_HALF_CHUNK ? n - i0 : RK_HALF_CHUNK;
+        const float *xv = row_values_f16(m, x + i0 * sx, sx, xs);
+        prelu_row_f32(m, (const char *)xv, 4, (char *)ys, 4, a);
+        store_row_f16(m, ys, y + i0 * sy, sy);
+    }
+}
+
+RK_INLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx,
+                                     char *y, rk_intp sy,
+                                     const float *RK_RESTRICT alpha)
+{
+    float xs[RK_HALF_CHUNK], ys[RK_HALF_CHUNK];
+    for (rk_intp c0 = 0; c0 < n_chan; c0 += RK_HALF_CHUNK) {
+        const rk_intp m = n_chan - c0 < RK_HALF_CHUNK ? n_chan - c0 : RK_HALF_CHUNK;
+        const float *xv = row_values_f16(m, x + c0 * sx, sx, xs);
+        prelu_channels_f32(m, (const char *)xv, 4, (char *)ys, 4, alpha + c0);
+        store_row_f16(m, ys, y + c0 * sy, sy);
+    }
+}
+#endif
 
 static void RK_FN(rk_prelu)(const rk_block *block,
                             const char *x, const rk_intp x_s[3],
@@ -76,6 +106,7 @@ static void RK_FN(rk_prelu)(const rk_block *block,
 
 /* ---- backward */
 
+#if !RK_IS_HALF
 /* One element's term of dalpha. */
 #define RK_TERM_AT(dy, x, i, sdy, sx) \
     RK_FN(slope_grad_term)(RK_GET(dy, (i) * (sdy)), RK_GET(x, (i) * (sx)))
@@ -123,6 +154,41 @@ RK_INLINE void RK_FN(prelu_backward_channels)(
         RK_PUT(dx, c * sdx, RK_LEAKY_GRAD(g, xv, a_g));
     }
 }
+
+#else
+RK_INLINE double RK_FN(prelu_backward_row)(
+    rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
+    char *dx, rk_intp sdx, float a)
+{
+    float gs[RK_HALF_CHUNK], xs[RK_HALF_CHUNK], ds[RK_HALF_CHUNK];
+    double sum = 0.0;
+    for (rk_intp i0 = 0; i0 < n; i0 += RK_HALF_CHUNK) {
+        const rk_intp m = n - i0 < RK_HALF_CHUNK ? n - i0 : RK_HALF_CHUNK;
+        const float *g = row_values_f16(m, dy + i0 * sdy, sdy, gs);
+        const float *xv = row_values_f16(m, x + i0 * sx, sx, xs);
+        sum += prelu_backward_row_f32(m, (const char *)g, 4, (const char *)xv, 4,
+                                      (char *)ds, 4, a);
+        store_row_f16(m, ds, dx + i0 * sdx, sdx);
+    }
+    return sum;
+}
+
+RK_INLINE void RK_FN(prelu_backward_channels)(
+    rk_intp n_chan, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
+    char *dx, rk_intp sdx, const float *RK_RESTRICT alpha,
+    double *RK_RESTRICT partial)
+{
+    float gs[RK_HALF_CHUNK], xs[RK_HALF_CHUNK], ds[RK_HALF_CHUNK];
+    for (rk_intp c0 = 0; c0 < n_chan; c0 += RK_HALF_CHUNK) {
+        const rk_intp m = n_chan - c0 < RK_HALF_CHUNK ? n_chan - c0 : RK_HALF_CHUNK;
+        const float *g = row_values_f16(m, dy + c0 * sdy, sdy, gs);
+        const float *xv = row_values_f16(m, x + c0 * sx, sx, xs);
+        prelu_backward_channels_f32(m, (const char *)g, 4, (const char *)xv, 4,
+                                    (char *)ds, 4, alpha + c0, partial + c0);
+        store_row_f16(m, ds, dx + c0 * sdx, sdx);
+    }
+}
+#endif
 
 static void RK_FN(rk_prelu_backward)(
     const rk_block *block,

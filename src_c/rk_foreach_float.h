@@ -1,6 +1,8 @@
 /*
- * Includes RK_TEMPLATE once per float dtype, with:
- *   RK_SUF      name suffix (f16, f32, f64)
+ * Includes RK_TEMPLATE once per float dtype, float16 last (its kernels
+ * call the float32 ones on converted chunks, see rk_half.h), with:
+ *   RK_SUF      name suffix (f32, f64, f16)
+ *   RK_IS_HALF  1 for float16, whose values are stored as uint16_t
  *   RK_STORE_T  the type in memory
  *   RK_COMP_T   the type computed in (float16 is computed in float32 and
  *               rounded once); also the type alpha is applied in
@@ -8,29 +10,8 @@
  *   RK_LANE_T   a signed integer as wide as RK_COMP_T (vector lanes that
  *               hold an index beside a value), RK_LANE_MAX its maximum
  */
-#define RK_SUF f16
-#if RK_NATIVE_HALF
-#  define RK_STORE_T rk_native_half
-#  define RK_LOAD(s) ((float)(s))
-#  define RK_TO_STORE(v) ((rk_native_half)(v))
-#else
-#  define RK_STORE_T uint16_t
-#  define RK_LOAD(s) rk_half_to_float(s)
-#  define RK_TO_STORE(v) rk_float_to_half(v)
-#endif
-#define RK_COMP_T float
-#define RK_LANE_T int32_t
-#define RK_LANE_MAX INT32_MAX
-#include RK_TEMPLATE
-#undef RK_SUF
-#undef RK_STORE_T
-#undef RK_COMP_T
-#undef RK_LANE_T
-#undef RK_LANE_MAX
-#undef RK_LOAD
-#undef RK_TO_STORE
-
 #define RK_SUF f32
+#define RK_IS_HALF 0
 #define RK_STORE_T float
 #define RK_COMP_T float
 #define RK_LANE_T int32_t
@@ -39,6 +20,7 @@
 #define RK_TO_STORE(v) (v)
 #include RK_TEMPLATE
 #undef RK_SUF
+#undef RK_IS_HALF
 #undef RK_STORE_T
 #undef RK_COMP_T
 #undef RK_LANE_T
@@ -47,6 +29,7 @@
 #undef RK_TO_STORE
 
 #define RK_SUF f64
+#define RK_IS_HALF 0
 #define RK_STORE_T double
 #define RK_COMP_T double
 #define RK_LANE_T int64_t
@@ -55,6 +38,25 @@
 #define RK_TO_STORE(v) (v)
 #include RK_TEMPLATE
 #undef RK_SUF
+#undef RK_IS_HALF
+#undef RK_STORE_T
+#undef RK_COMP_T
+#undef RK_LANE_T
+#undef RK_LANE_MAX
+#undef RK_LOAD
+#undef RK_TO_STORE
+
+#define RK_SUF f16
+#define RK_IS_HALF 1
+#define RK_STORE_T uint16_t
+#define RK_COMP_T float
+#define RK_LANE_T int32_t
+#define RK_LANE_MAX INT32_MAX
+#define RK_LOAD(s) rk_half_to_float(s)
+#define RK_TO_STORE(v) rk_float_to_half(v)
+#include RK_TEMPLATE
+#undef RK_SUF
+#undef RK_IS_HALF
 #undef RK_STORE_T
 #undef RK_COMP_T
 #undef RK_LANE_T

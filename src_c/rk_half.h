@@ -1,0 +1,118 @@
+/*
+ * Chunks of binary16 (stored as uint16_t) to float32 and back: the one place
+ * that knows how an instruction-set level converts.  x86-64 with F16C (the
+ * AVX2 and AVX-512 levels) converts 8 at a time in hardware; every other
+ * level uses the software conversions of rk_dtypes.h, which are exact and
+ * round to nearest even just the same, so all levels give the same bits.
+ *
+ * float16 kernels convert a chunk of each operand into float32 buffers of
+ * RK_HALF_CHUNK elements, run the float32 kernel on them, and convert the
+ * result back (rk_half_ufunc_loop, and the row adapters of the templates).
+ */
+#ifndef RK_HALF_H
+#define RK_HALF_H
+
+#include "rk_dtypes.h"
+
+#define RK_HALF_CHUNK 256
+
+#if defined(__F16C__) || (defined(_MSC_VER) && defined(__AVX2__))
+#  include <immintrin.h>
+#  define RK_HALF_CONVERSION "F16C"
+
+RK_INLINE void rk_halves_to_floats(rk_intp n, const char *src, rk_intp stride,
+                                   float *RK_RESTRICT dst)
+{
+    rk_intp i = 0;
+    if (stride == 2) {
+        for (; i + 8 <= n; i += 8) {
+            __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i));
+            _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+        }
+    }
+    for (; i < n; i++) {
+        dst[i] = _cvtsh_ss(*RK_CONST_AT(uint16_t, src, i * stride));
+    }
+}
+
+RK_INLINE void rk_floats_to_halves(rk_intp n, const float *RK_RESTRICT src,
+                                   char *dst, rk_intp stride)
+{
+    rk_intp i = 0;
+    if (stride == 2) {
+        for (; i + 8 <= n; i += 8) {
+            __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
+            _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), h);
+        }
+    }
+    for (; i < n; i++) {
+        *RK_AT(uint16_t, dst, i * stride) =
+            (uint16_t)_cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+    }
+}
+#else
+#  define RK_HALF_CONVERSION "software"
+
+RK_INLINE void rk_halves_to_floats(rk_intp n, const char *src, rk_intp stride,
+                                   float *RK_RESTRICT dst)
+{
+    if (stride == 2) {                  /* constant stride: vectorised */
+        for (rk_intp i = 0; i < n; i++) {
+            dst[i] = rk_half_to_float(*RK_CONST_AT(uint16_t, src, 2 * i));
+        }
+        return;
+    }
+    for (rk_intp i = 0; i < n; i++) {
+        dst[i] = rk_half_to_float(*RK_CONST_AT(uint16_t, src, i * stride));
+    }
+}
+
+RK_INLINE void rk_floats_to_halves(rk_intp n, const float *RK_RESTRICT src,
+                                   char *dst, rk_intp stride)
+{
+    if (stride == 2) {
+        for (rk_intp i = 0; i < n; i++) {
+            *RK_AT(uint16_t, dst, 2 * i) = rk_float_to_half(src[i]);
+        }
+        return;
+    }
+    for (rk_intp i = 0; i < n; i++) {
+        *RK_AT(uint16_t, dst, i * stride) = rk_float_to_half(src[i]);
+    }
+}
+#endif
+
+/* A ufunc loop for float16 from its float32 loop: inputs whose bit is set
+ * in half_inputs are converted (alpha arrives as float32 already). */
+typedef void rk_plain_loop(char **args, const rk_intp *dims, const rk_intp *steps);
+
+RK_INLINE void rk_half_ufunc_loop(char **args, const rk_intp *dims,
+                                  const rk_intp *steps, int nin,
+                                  unsigned half_inputs, rk_plain_loop *f32_loop)
+{
+    float buffers[4][RK_HALF_CHUNK];
+    char *chunk_args[4];
+    rk_intp chunk_steps[4];
+    const rk_intp n = dims[0];
+    for (rk_intp i0 = 0; i0 < n; i0 += RK_HALF_CHUNK) {
+        const rk_intp m = n - i0 < RK_HALF_CHUNK ? n - i0 : RK_HALF_CHUNK;
+        for (int op = 0; op < nin; op++) {
+            const char *src = args[op] + i0 * steps[op];
+            if (half_inputs & (1u << op)) {
+                rk_halves_to_floats(m, src, steps[op], buffers[op]);
+                chunk_args[op] = (char *)buffers[op];
+                chunk_steps[op] = (rk_intp)sizeof(float);
+            }
+            else {
+                chunk_args[op] = (char *)src;
+                chunk_steps[op] = steps[op];
+            }
+        }
+        chunk_args[nin] = (char *)buffers[nin];
+        chunk_steps[nin] = (rk_intp)sizeof(float);
+        f32_loop(chunk_args, &m, chunk_steps);
+        rk_floats_to_halves(m, buffers[nin], args[nin] + i0 * steps[nin], steps[nin]);
+    }
+}
+
+#endif
