@@ -3,7 +3,8 @@
  * dtype and kernel.  Arguments are plain variables of the compute type.
  *
  * A NaN x must give NaN in forward and backward, yet `NaN > 0` is false:
- * the `x <= 0` test is false for NaN too, so the last branch returns x.
+ * relu's `x <= 0` test is false for NaN too, so it returns x; the
+ * gradients test for NaN first.
  * Gradients are selected, never multiplied by a 0/1 mask, so a NaN in dy
  * only reaches dx where it passes.
  *
@@ -24,12 +25,11 @@
 
 /* -0.0 <= 0 holds, so relu(-0.0) is +0.0, as np.maximum(x, 0). */
 #define RK_RELU(x)               (islessequal(x, 0) ? 0 : (x))
-#define RK_RELU_GRAD(dy, x)      (isgreater(x, 0) ? (dy) : (islessequal(x, 0) ? 0 : (x)))
+#define RK_RELU_GRAD(dy, x)      ((x) != (x) ? (x) : isgreater(x, 0) ? (dy) : 0)
 /* leaky_relu with ax = alpha * x */
 #define RK_LEAKY(x, ax)          (isgreater(x, 0) ? (x) : (ax))
 /* leaky_relu_backward with a_dy = alpha * dy */
-#define RK_LEAKY_GRAD(dy, x, a_dy) \
-    (isgreater(x, 0) ? (dy) : (islessequal(x, 0) ? (a_dy) : (x)))
+#define RK_LEAKY_GRAD(dy, x, a_dy) ((x) != (x) ? (x) : isgreater(x, 0) ? (dy) : (a_dy))
 /* One term of dalpha, with x_dy = (double)x * (double)dy.  x == 0 adds
  * nothing (not 0 * dy, which is NaN for an infinite dy); a NaN x adds NaN. */
 #define RK_SLOPE_GRAD_TERM(x, x_dy) \
