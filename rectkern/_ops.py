@@ -95,18 +95,18 @@ def _same_view(a, b):
             and a.strides == b.strides and a.shape == b.shape)
 
 
-def _check_out(func, out, shape, dtype):
+def _check_out(func, out, shape, dtype, arg="out"):
     if not isinstance(out, np.ndarray):
-        raise TypeError(f"{func}: out must be a numpy.ndarray, got {type(out).__name__}")
+        raise TypeError(f"{func}: {arg} must be a numpy.ndarray, got {type(out).__name__}")
     if out.shape != shape:
-        raise ValueError(f"{func}: out must have shape {shape}, got {out.shape}")
+        raise ValueError(f"{func}: {arg} must have shape {shape}, got {out.shape}")
     if out.dtype.newbyteorder("=") != dtype:
-        raise TypeError(f"{func}: out must have dtype {dtype}, got {out.dtype}")
+        raise TypeError(f"{func}: {arg} must have dtype {dtype}, got {out.dtype}")
     if not out.flags.writeable:
-        raise ValueError(f"{func}: out is read-only")
+        raise ValueError(f"{func}: {arg} is read-only")
 
 
-def _output(func, out, shape, dtype, like, inputs, in_place=False):
+def _output(func, out, shape, dtype, like, inputs, in_place=False, arg="out"):
     """The array the kernel writes, and the array returned to the caller.
 
     They differ when ``out`` cannot be written directly: misaligned, not in
@@ -117,7 +117,7 @@ def _output(func, out, shape, dtype, like, inputs, in_place=False):
     if out is None:
         result = _empty_like_layout(like, shape, dtype)
         return result, result
-    _check_out(func, out, shape, dtype)
+    _check_out(func, out, shape, dtype, arg)
     conflict = any(np.may_share_memory(out, a) and not (in_place and _same_view(out, a))
                    for a in inputs)
     if out.flags.aligned and out.dtype.isnative and not conflict:
@@ -291,7 +291,7 @@ def prelu_backward(dy, x, alpha, axis=1, out=None):
 # Maxout
 # ---------------------------------------------------------------------------
 
-def maxout(x, k, axis=1):
+def maxout(x, k, axis=1, out=None):
     """Maxout: the maximum of each group of ``k`` along ``axis``, and where it is.
 
     Parameters
@@ -302,6 +302,8 @@ def maxout(x, k, axis=1):
         Group size.  Group ``i`` is positions ``i*k ... i*k + k-1``.
     axis : int, optional
         The axis to group along (default 1).
+    out : tuple of two ndarrays, optional
+        ``(y, idx)`` arrays to write into, of the result shape and dtypes.
 
     Returns
     -------
@@ -354,11 +356,16 @@ def maxout(x, k, axis=1):
             f"{func}: k={k} does not divide the length {length} of axis {axis}")
     shape = x.shape[:axis] + (length // k,) + x.shape[axis + 1:]
     x_k = _kernel_input(x, dtype)
-    y = _empty_like_layout(x_k, shape, dtype)
-    idx = _empty_like_layout(x_k, shape, _index_dtype(func, k))
+    if out is None:
+        out = (None, None)
+    elif not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(f"{func}: out must be a tuple (y, idx), got {type(out).__name__}")
+    y, y_result = _output(func, out[0], shape, dtype, x_k, (x_k,), arg="out[0]")
+    idx, idx_result = _output(func, out[1], shape, _index_dtype(func, k), x_k, (x_k,),
+                              arg="out[1]")
     if y.size:
         _ext.maxout(x_k, k, axis, y, idx)
-    return y, idx
+    return _finish(y, y_result), _finish(idx, idx_result)
 
 
 def maxout_backward(dy, idx, k, axis=1, out=None):

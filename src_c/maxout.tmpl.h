@@ -117,18 +117,29 @@ static void RK_FN(rk_maxout)(
 {
     const int groups_contiguous = x_s[2] == RK_ISIZE && x_s[1] == k * RK_ISIZE
                                   && y_s[1] == RK_ISIZE && idx_s[1] == RK_IDX_SIZE;
-    for (rk_intp o = 0; o < block->n_outer; o++) {
-        const char *x_o = x + o * x_s[0];
-        char *y_o = y + o * y_s[0], *i_o = idx + o * idx_s[0];
-        if (block->n_inner == 1 && groups_contiguous && (k == 2 || k == 4)) {
+    rk_intp n_outer = block->n_outer, n_groups = block->n_chan;
+    if (block->n_inner == 1 && groups_contiguous && (k == 2 || k == 4)) {
+        /* outer rows that continue one another make one run of groups */
+        if (x_s[0] == n_groups * k * RK_ISIZE && y_s[0] == n_groups * RK_ISIZE
+            && idx_s[0] == n_groups * RK_IDX_SIZE) {
+            n_groups *= n_outer;
+            n_outer = 1;
+        }
+        for (rk_intp o = 0; o < n_outer; o++) {
+            const char *x_o = x + o * x_s[0];
+            char *y_o = y + o * y_s[0], *i_o = idx + o * idx_s[0];
             if (k == 2) {
-                RK_FN(maxout_small_groups)(block->n_chan, 2, x_o, y_o, i_o);
+                RK_FN(maxout_small_groups)(n_groups, 2, x_o, y_o, i_o);
             }
             else {
-                RK_FN(maxout_small_groups)(block->n_chan, 4, x_o, y_o, i_o);
+                RK_FN(maxout_small_groups)(n_groups, 4, x_o, y_o, i_o);
             }
-            continue;
         }
+        return;
+    }
+    for (rk_intp o = 0; o < n_outer; o++) {
+        const char *x_o = x + o * x_s[0];
+        char *y_o = y + o * y_s[0], *i_o = idx + o * idx_s[0];
         for (rk_intp g = 0; g < block->n_chan; g++) {
             const char *xg = x_o + g * x_s[1];
             char *yg = y_o + g * y_s[1], *ig = i_o + g * idx_s[1];
@@ -213,24 +224,34 @@ static int RK_FN(rk_maxout_backward)(
                            && dx_s[3] == RK_ISIZE;
     const int groups_contiguous = dy_s[1] == RK_ISIZE && idx_s[1] == RK_IDX_SIZE
                                   && dx_s[2] == RK_ISIZE && dx_s[1] == k * RK_ISIZE;
-    for (rk_intp o = 0; o < block->n_outer; o++) {
+    rk_intp n_outer = block->n_outer, n_groups = block->n_chan;
+    if (n == 1 && groups_contiguous && dy_s[0] == n_groups * RK_ISIZE
+        && idx_s[0] == n_groups * RK_IDX_SIZE && dx_s[0] == n_groups * k * RK_ISIZE) {
+        n_groups *= n_outer;            /* one run of groups, as in rk_maxout */
+        n_outer = 1;
+    }
+    for (rk_intp o = 0; o < n_outer; o++) {
         if (n == 1) {                   /* groups side by side along the axis */
-            const char *dy_o = dy + o * dy_s[0], *i_o = idx + o * idx_s[0];
-            char *dx_o = dx + o * dx_s[0];
-            if (!RK_FN(indices_valid)(block->n_chan, k, i_o, idx_s[1])) {
-                return -1;
-            }
-            if (groups_contiguous && k == 2) {
-                RK_FN(scatter_small_groups)(block->n_chan, 2, dy_o, i_o, dx_o);
-            }
-            else if (groups_contiguous && k == 4) {
-                RK_FN(scatter_small_groups)(block->n_chan, 4, dy_o, i_o, dx_o);
-            }
-            else {
-                for (rk_intp g = 0; g < block->n_chan; g++) {
-                    RK_FN(scatter_group)(k, (rk_intp)RK_IDX(i_o, g * idx_s[1]),
-                                         RK_RAW(dy_o, g * dy_s[1]),
-                                         dx_o + g * dx_s[1], dx_s[2]);
+            for (rk_intp g0 = 0; g0 < n_groups; g0 += RK_CHUNK) {
+                const rk_intp m = n_groups - g0 < RK_CHUNK ? n_groups - g0 : RK_CHUNK;
+                const char *dy_g = dy + o * dy_s[0] + g0 * dy_s[1];
+                const char *i_g = idx + o * idx_s[0] + g0 * idx_s[1];
+                char *dx_g = dx + o * dx_s[0] + g0 * dx_s[1];
+                if (!RK_FN(indices_valid)(m, k, i_g, idx_s[1])) {
+                    return -1;
+                }
+                if (groups_contiguous && k == 2) {
+                    RK_FN(scatter_small_groups)(m, 2, dy_g, i_g, dx_g);
+                }
+                else if (groups_contiguous && k == 4) {
+                    RK_FN(scatter_small_groups)(m, 4, dy_g, i_g, dx_g);
+                }
+                else {
+                    for (rk_intp g = 0; g < m; g++) {
+                        RK_FN(scatter_group)(k, (rk_intp)RK_IDX(i_g, g * idx_s[1]),
+                                             RK_RAW(dy_g, g * dy_s[1]),
+                                             dx_g + g * dx_s[1], dx_s[2]);
+                    }
                 }
             }
             continue;

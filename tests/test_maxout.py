@@ -156,3 +156,44 @@ def test_backward_out_overlapping_dy():
     out = base[:, 5:25]                           # overlaps the dy view below
     rk.maxout_backward(base[:, :10], idx, 2, axis=1, out=out)
     assert_same(out, expected)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_forward_out(dtype):
+    x = array(dtype, (3, 8, 5), "F")
+    y_twin, idx_twin = ref.maxout(x, 4, axis=1)
+    y, idx = np.full(y_twin.shape, np.nan, dtype), np.full(idx_twin.shape, 9, np.uint8)
+    result = rk.maxout(x, 4, axis=1, out=(y, idx))
+    assert result[0] is y and result[1] is idx
+    assert_same(y, y_twin)
+    assert_same(idx, idx_twin)
+    only_y = np.empty_like(y_twin)
+    y2, idx2 = rk.maxout(x, 4, axis=1, out=(only_y, None))
+    assert y2 is only_y
+    assert_same(idx2, idx_twin)
+
+
+def test_forward_out_overlapping_the_input():
+    base = array(np.float64, (4, 16))
+    x = base.copy()
+    expected = ref.maxout(x, 2, axis=1)
+    y, idx = rk.maxout(x, 2, axis=1, out=(x[:, :8], None))  # y over x's own first half
+    assert_same(y, expected[0])
+    assert_same(idx, expected[1])
+
+
+@pytest.mark.parametrize("k", (2, 4))
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_channels_last_runs(dtype, k):
+    # groups side by side along the last axis, rows continuing one another
+    x = array(dtype, (3, 5, 7, 8 * k))
+    y, idx = rk.maxout(x, k, axis=-1)
+    assert_same(y, ref.maxout(x, k, axis=-1)[0])
+    assert_same(idx, ref.maxout(x, k, axis=-1)[1])
+    dy = array(dtype, y.shape, seed=4)
+    assert_same(rk.maxout_backward(dy, idx, k, axis=-1),
+                ref.maxout_backward(dy, idx, k, axis=-1))
+    bad = idx.copy()
+    bad[2, 4, 6, 7] = k
+    with pytest.raises(ValueError, match="idx has values outside"):
+        rk.maxout_backward(dy, bad, k, axis=-1)
