@@ -5,16 +5,19 @@ Elementwise ops are `numpy.ufunc` objects with C inner loops: `relu`,
 is absolute-value rectification).  The fused ops run one pass over the
 data: `prelu` / `prelu_backward` (dx and the per-channel slope gradient
 together) and `maxout` / `maxout_backward` (max and argmax together).
-`rectkern.init` holds He and Glorot initialisers.
+`rectkern.init` holds He and Glorot initialisers; `show_config` tells which
+kernels (baseline, AVX2, AVX-512) this machine runs.
 """
 
 from . import init
+from ._config import config, show_config
 from ._ext import leaky_relu, leaky_relu_backward, relu, relu_backward
 from ._ops import maxout, maxout_backward, prelu, prelu_backward
 from ._version import __version__
 
 __all__ = [
     "__version__",
+    "config",
     "init",
     "leaky_relu",
     "leaky_relu_backward",
@@ -24,4 +27,5 @@ __all__ = [
     "prelu_backward",
     "relu",
     "relu_backward",
+    "show_config",
 ]

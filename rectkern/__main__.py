@@ -1,4 +1,4 @@
-"""Command line: ``rectkern demo`` (or ``python -m rectkern demo``)."""
+"""Command line: ``rectkern demo|info`` (or ``python -m rectkern ...``)."""
 
 from __future__ import annotations
 
@@ -96,9 +96,13 @@ def main(argv=None):
         "demo", help="run every op, check it against NumPy and time both")
     run_demo.add_argument("--dtype", default="float32",
                           choices=["float16", "float32", "float64"])
+    commands.add_parser("info", help="print the build and the kernels in use")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return 0 if demo(dtype=np.dtype(args.dtype).type) else 1
+    if args.command == "info":
+        rk.show_config()
+        return 0
     return 2
 
 

@@ -1,0 +1,93 @@
+"""Every instruction-set level gives the same bits; RECTKERN_CPU and show_config."""
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+
+import rectkern as rk
+from rectkern import _ext
+
+# Every op on the shared generator's arrays, hashed (NaN payloads aside:
+# hardware and software float16 conversions quiet NaNs differently).
+BATTERY = r"""
+import hashlib, numpy as np, rectkern as rk
+from tests._arrays import array, cases
+digest = hashlib.sha256()
+def add(*arrays):
+    for a in arrays:
+        a = np.asarray(a)
+        if a.dtype.kind == "f":
+            a = np.where(np.isnan(a), np.nan, a).astype(a.dtype)
+        digest.update(np.ascontiguousarray(a).tobytes())
+with np.errstate(all="ignore"):
+    for dtype, shape, layout in cases(shapes=[(33,), (2, 6, 17), (3, 4, 5, 8), (2, 8, 3, 4)]):
+        x, dy = array(dtype, shape, layout), array(dtype, shape, seed=1)
+        axis = -1 if len(shape) % 2 else 1
+        alpha = np.linspace(-1, 1, shape[axis])
+        add(rk.relu(x), rk.relu_backward(dy, x), rk.leaky_relu(x, 0.1),
+            rk.leaky_relu_backward(dy, x, -1.0), rk.prelu(x, alpha, axis=axis),
+            *rk.prelu_backward(dy, x, alpha, axis=axis))
+        for k in (1, 2, 4):
+            if shape[axis] % k == 0:
+                y, idx = rk.maxout(x, k, axis=axis)
+                add(y, idx, rk.maxout_backward(y, idx, k, axis=axis))
+print(rk.config()["level"], digest.hexdigest())
+"""
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNNABLE = _ext.LEVELS[: _ext.LEVELS.index(_ext.CPU_LEVEL) + 1]
+
+
+def _run(code, level):
+    env = dict(os.environ, RECTKERN_CPU=level)
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def test_every_level_gives_the_same_bits():
+    results = {}
+    for level in RUNNABLE:
+        done = _run(BATTERY, level)
+        assert done.returncode == 0, done.stderr
+        used, digest = done.stdout.split()
+        assert used == level
+        results[level] = digest
+    assert len(set(results.values())) == 1, results
+
+
+def test_a_level_above_the_cpu_falls_back_to_the_best():
+    done = _run("import rectkern as rk; print(rk.config()['level'])", "avx512")
+    assert done.returncode == 0, done.stderr
+    expected = _ext.CPU_LEVEL if "avx512" in _ext.LEVELS else "baseline"
+    assert done.stdout.strip() == expected
+
+
+def test_bad_rectkern_cpu_raises():
+    done = _run("import rectkern", "sse9")
+    assert done.returncode != 0
+    assert "RECTKERN_CPU must be one of baseline, avx2, avx512" in done.stderr
+
+
+def test_show_config_names_the_level_and_every_op():
+    buffer = io.StringIO()
+    rk.show_config(file=buffer)
+    text = buffer.getvalue()
+    assert f"level in use: {_ext.LEVEL}" in text
+    for op in ("relu", "prelu_backward", "maxout_backward"):
+        assert op in text
+    assert set(rk.config()["build_flags"]) == set(_ext.LEVELS)
+    for flags in rk.config()["build_flags"].values():
+        assert "-march" not in flags and "-ffast-math" not in flags
+
+
+@pytest.mark.parametrize("command", ["info", "demo"])
+def test_command_line(command):
+    done = subprocess.run([sys.executable, "-m", "rectkern", command], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "rectkern" in done.stdout
+    if command == "demo":
+        assert "NO" not in done.stdout.split()
