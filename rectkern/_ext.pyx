@@ -65,6 +65,8 @@ cdef extern from "rectkern.h" nogil:
 
 import os as _os
 
+from numpy import float64 as _float64
+
 LEVELS = tuple(rk_level_name(i).decode() for i in range(RK_NUM_LEVELS)
                if rk_kernels_for_level(i) != NULL)
 CPU_LEVEL = rk_level_name(rk_cpu_level()).decode()
@@ -479,8 +481,18 @@ cdef int prelu_block(void *ctx_, const Plan *plan, char **ptrs) noexcept nogil:
     return 0
 
 
-def prelu(cnp.ndarray x, cnp.ndarray alpha, cnp.ndarray y, int axis):
-    """y from x in one pass; x and y share shape and dtype, alpha as prelu_backward."""
+cdef int prelu_backward_block(void *ctx_, const Plan *plan, char **ptrs) noexcept nogil:
+    cdef PreluCtx *ctx = <PreluCtx *>ctx_
+    # operands: x, dy, dx
+    ctx.backward(&plan.block, ptrs[1], plan.kernel_strides[1],
+                 ptrs[0], plan.kernel_strides[0], ptrs[2], plan.kernel_strides[2],
+                 ctx.alpha, ctx.dalpha, ctx.scratch)
+    return 0
+
+
+cdef void _run_prelu(cnp.ndarray x, const void *alpha, cnp.ndarray y, int axis):
+    """y from x in one pass: x and y share shape and dtype; alpha holds one
+    compute-type value per channel (one in all when axis is -1)."""
     cdef Plan plan
     cdef PreluCtx ctx
     cdef Strides strides
@@ -491,45 +503,33 @@ def prelu(cnp.ndarray x, cnp.ndarray alpha, cnp.ndarray y, int axis):
     load_strides(&strides, 1, y)
     make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 2, &strides)
     ctx.forward = kernels.prelu[float_code(x)]
-    ctx.alpha = cnp.PyArray_DATA(alpha)
+    ctx.alpha = alpha
     base[0] = <char *>cnp.PyArray_DATA(x)
     base[1] = <char *>cnp.PyArray_DATA(y)
     with nogil:
         walk(&plan, 2, base, prelu_block, &ctx)
 
 
-
-cdef int prelu_backward_block(void *ctx_, const Plan *plan, char **ptrs) noexcept nogil:
-    cdef PreluCtx *ctx = <PreluCtx *>ctx_
-    # operands: x, dy, dx
-    ctx.backward(&plan.block, ptrs[1], plan.kernel_strides[1],
-               ptrs[0], plan.kernel_strides[0], ptrs[2], plan.kernel_strides[2],
-               ctx.alpha, ctx.dalpha, ctx.scratch)
-    return 0
-
-
-def prelu_backward(cnp.ndarray dy, cnp.ndarray x, cnp.ndarray alpha,
-                   cnp.ndarray dx, int axis, cnp.ndarray dalpha):
-    """dx and dalpha (float64, zeroed, one per channel) in one pass.
-
-    dy, x, dx share shape and dtype; alpha is contiguous in the compute type
-    with one value per channel (one in all when axis is -1).
-    """
+cdef int _run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, const void *alpha,
+                             rk_intp n_chan, cnp.ndarray dx, int axis,
+                             double *dalpha) except -1:
+    """dx and dalpha (n_chan doubles, zeroed) in one pass; dy, x, dx share
+    shape and dtype, alpha as for _run_prelu."""
     cdef Plan plan
     cdef PreluCtx ctx
     cdef Strides strides
     cdef char *base[MAX_OPS]
-    cdef rk_intp n_chan = alpha.shape[0]
+    cdef double one_scratch
     if cnp.PyArray_SIZE(x) == 0:
-        return
+        return 0
     load_strides(&strides, 0, x)
     load_strides(&strides, 1, dy)
     load_strides(&strides, 2, dx)
     make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 3, &strides)
     ctx.backward = kernels.prelu_backward[float_code(x)]
-    ctx.alpha = cnp.PyArray_DATA(alpha)
-    ctx.dalpha = <double *>cnp.PyArray_DATA(dalpha)
-    ctx.scratch = <double *>malloc(n_chan * sizeof(double))
+    ctx.alpha = alpha
+    ctx.dalpha = dalpha
+    ctx.scratch = &one_scratch if n_chan == 1 else <double *>malloc(n_chan * sizeof(double))
     if ctx.scratch == NULL:
         raise MemoryError()
     base[0] = <char *>cnp.PyArray_DATA(x)
@@ -537,7 +537,21 @@ def prelu_backward(cnp.ndarray dy, cnp.ndarray x, cnp.ndarray alpha,
     base[2] = <char *>cnp.PyArray_DATA(dx)
     with nogil:
         walk(&plan, 3, base, prelu_backward_block, &ctx)
-    free(ctx.scratch)
+    if n_chan != 1:
+        free(ctx.scratch)
+    return 0
+
+
+def run_prelu(cnp.ndarray x, cnp.ndarray alpha, cnp.ndarray y, int axis):
+    """_run_prelu for checked arrays (alpha contiguous in the compute type)."""
+    _run_prelu(x, cnp.PyArray_DATA(alpha), y, axis)
+
+
+def run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, cnp.ndarray alpha,
+                       cnp.ndarray dx, int axis, cnp.ndarray dalpha):
+    """_run_prelu_backward for checked arrays; dalpha: zeroed float64."""
+    _run_prelu_backward(dy, x, cnp.PyArray_DATA(alpha), cnp.PyArray_SIZE(alpha), dx,
+                        axis, <double *>cnp.PyArray_DATA(dalpha))
 
 
 # -- maxout ------------------------------------------------------------------
@@ -585,7 +599,7 @@ cdef void group_strides(Strides *strides, cnp.ndarray full, int axis, rk_intp k,
     strides.of[0][axis] *= k
 
 
-def maxout(cnp.ndarray x, rk_intp k, int axis, cnp.ndarray y, cnp.ndarray idx):
+def run_maxout(cnp.ndarray x, rk_intp k, int axis, cnp.ndarray y, cnp.ndarray idx):
     """y, idx (shape of x with axis divided by k) from x, in one pass."""
     cdef Plan plan
     cdef MaxoutCtx ctx
@@ -606,8 +620,8 @@ def maxout(cnp.ndarray x, rk_intp k, int axis, cnp.ndarray y, cnp.ndarray idx):
         walk(&plan, 3, base, maxout_block, &ctx)
 
 
-def maxout_backward(cnp.ndarray dy, cnp.ndarray idx, rk_intp k, int axis,
-                    cnp.ndarray dx):
+def run_maxout_backward(cnp.ndarray dy, cnp.ndarray idx, rk_intp k, int axis,
+                        cnp.ndarray dx):
     """Write all of dx from dy and idx; False if an idx value is not in 0..k-1."""
     cdef Plan plan
     cdef MaxoutCtx ctx
@@ -628,3 +642,268 @@ def maxout_backward(cnp.ndarray dy, cnp.ndarray idx, rk_intp k, int axis,
     with nogil:
         status = walk(&plan, 3, base, maxout_backward_block, &ctx)
     return status == 0
+
+
+# ---------------------------------------------------------------------------
+# Fast paths: the plain call, checked in C
+# ---------------------------------------------------------------------------
+#
+# The public functions (rectkern._ops) first offer their arguments here.
+# A fast path takes the common case only: exact ndarrays of one float dtype,
+# aligned and in native byte order, an int axis in range, alpha a Python
+# float or a 1-d float array of the right length, out None or an array of
+# the result's shape and dtype that does not overlap an input (or is one).
+# Anything else returns None and goes the checked way in Python, which also
+# raises every error: so there is one place for the argument rules.
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_NewLikeArray(cnp.ndarray prototype, cnp.NPY_ORDER order,
+                                void *descr, int subok)
+
+
+cdef inline bint plain_float(object a):
+    cdef int t
+    if type(a) is not cnp.ndarray:
+        return False
+    t = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    return ((t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64 or t == cnp.NPY_FLOAT16)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a))
+
+
+cdef inline bint same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int d
+    if cnp.PyArray_NDIM(a) != cnp.PyArray_NDIM(b):
+        return False
+    for d in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(b)[d]:
+            return False
+    return True
+
+
+cdef inline int plain_axis(object axis, int ndim):
+    """axis in 0 .. ndim-1, or -1 if it is not a plain int in range."""
+    cdef long a
+    if type(axis) is not int:
+        return -1
+    a = axis
+    if a < 0:
+        a += ndim
+    return <int>a if 0 <= a < ndim else -1
+
+
+cdef void extent(cnp.ndarray a, char **lo, char **hi):
+    """The bytes an array's elements span, [lo, hi)."""
+    cdef char *start = <char *>cnp.PyArray_DATA(a)
+    cdef char *end = start + cnp.PyArray_ITEMSIZE(a)
+    cdef rk_intp step
+    cdef int d
+    for d in range(cnp.PyArray_NDIM(a)):
+        step = cnp.PyArray_STRIDES(a)[d] * (cnp.PyArray_DIMS(a)[d] - 1)
+        if step < 0:
+            start += step
+        else:
+            end += step
+    lo[0], hi[0] = start, end
+
+
+cdef bint apart(cnp.ndarray a, cnp.ndarray b):
+    cdef char *a_lo
+    cdef char *a_hi
+    cdef char *b_lo
+    cdef char *b_hi
+    if cnp.PyArray_SIZE(a) == 0 or cnp.PyArray_SIZE(b) == 0:
+        return True
+    extent(a, &a_lo, &a_hi)
+    extent(b, &b_lo, &b_hi)
+    return a_hi <= b_lo or b_hi <= a_lo
+
+
+cdef object plain_out(object out, cnp.ndarray like, int type_num, rk_intp *dims,
+                      tuple inputs, bint in_place):
+    """out itself if it can be written directly, else None."""
+    cdef cnp.ndarray o
+    cdef int d
+    if (not plain_float(out) and not (type(out) is cnp.ndarray and
+                                      cnp.PyArray_ISALIGNED(<cnp.ndarray>out))):
+        return None
+    o = <cnp.ndarray>out
+    if (cnp.PyArray_TYPE(o) != type_num or not cnp.PyArray_ISNOTSWAPPED(o)
+            or not cnp.PyArray_ISWRITEABLE(o)
+            or cnp.PyArray_NDIM(o) != cnp.PyArray_NDIM(like)):
+        return None
+    for d in range(cnp.PyArray_NDIM(o)):
+        if cnp.PyArray_DIMS(o)[d] != dims[d]:
+            return None
+    for a in inputs:
+        if not (in_place and a is out) and not apart(o, <cnp.ndarray>a):
+            return None
+    return out
+
+
+cdef object new_like(cnp.ndarray like, int type_num, rk_intp *dims):
+    """An empty array of dims in like's memory order (C or Fortran), or None
+    for other orders (the checked way then allocates)."""
+    cdef int ndim = cnp.PyArray_NDIM(like)
+    if cnp.PyArray_IS_C_CONTIGUOUS(like):
+        return cnp.PyArray_EMPTY(ndim, dims, type_num, 0)
+    if cnp.PyArray_IS_F_CONTIGUOUS(like):
+        return cnp.PyArray_EMPTY(ndim, dims, type_num, 1)
+    return None
+
+
+cdef int compute_type(int type_num):
+    """alpha is applied in float32 for float16/float32 data, float64 for float64."""
+    return cnp.NPY_FLOAT64 if type_num == cnp.NPY_FLOAT64 else cnp.NPY_FLOAT32
+
+
+cdef class Slopes:
+    """alpha, ready for the kernels: a pointer to compute-type values."""
+    cdef const void *values
+    cdef rk_intp count
+    cdef int axis              # channel axis, or -1 when shared
+    cdef float single32
+    cdef double single64
+    cdef object keep           # the array values point into
+
+
+cdef Slopes plain_slopes(object alpha, cnp.ndarray x, object axis):
+    """alpha as a Python float or a float array of 1 or C values, else None."""
+    cdef Slopes s = Slopes.__new__(Slopes)
+    cdef int comp = compute_type(cnp.PyArray_TYPE(x))
+    cdef cnp.ndarray a
+    if type(alpha) is float:
+        s.count, s.axis = 1, -1
+        if comp == cnp.NPY_FLOAT64:
+            s.single64 = alpha
+            s.values = &s.single64
+        else:
+            s.single32 = alpha
+            s.values = &s.single32
+        return s
+    if not plain_float(alpha) or cnp.PyArray_NDIM(<cnp.ndarray>alpha) != 1:
+        return None
+    a = <cnp.ndarray>alpha
+    s.count = cnp.PyArray_DIMS(a)[0]
+    if s.count == 1:
+        s.axis = -1
+    else:
+        s.axis = plain_axis(axis, cnp.PyArray_NDIM(x))
+        if s.axis < 0 or cnp.PyArray_DIMS(x)[s.axis] != s.count:
+            return None
+    if cnp.PyArray_TYPE(a) != comp or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        a = cnp.PyArray_FROMANY(a, comp, 1, 1,
+                                cnp.NPY_ARRAY_IN_ARRAY | cnp.NPY_ARRAY_FORCECAST)
+    s.keep = a
+    s.values = cnp.PyArray_DATA(a)
+    return s
+
+
+def prelu_fast(x, alpha, axis, out):
+    """prelu's plain case, or None."""
+    cdef Slopes s
+    if not plain_float(x):
+        return None
+    s = plain_slopes(alpha, <cnp.ndarray>x, axis)
+    if s is None:
+        return None
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    cdef rk_intp *dims = cnp.PyArray_DIMS(<cnp.ndarray>x)
+    y = (PyArray_NewLikeArray(x, cnp.NPY_KEEPORDER, NULL, 0) if out is None
+         else plain_out(out, x, t, dims, (x,), True))
+    if y is None:
+        return None
+    _run_prelu(x, s.values, y, s.axis)
+    return y
+
+
+def prelu_backward_fast(dy, x, alpha, axis, out):
+    """prelu_backward's plain case, or None."""
+    cdef Slopes s
+    cdef double one_dalpha = 0.0
+    cdef cnp.ndarray dalpha
+    if not (plain_float(dy) and plain_float(x)
+            and cnp.PyArray_TYPE(<cnp.ndarray>dy) == cnp.PyArray_TYPE(<cnp.ndarray>x)
+            and same_shape(dy, x)):
+        return None
+    s = plain_slopes(alpha, <cnp.ndarray>x, axis)
+    if s is None:
+        return None
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    cdef rk_intp *dims = cnp.PyArray_DIMS(<cnp.ndarray>x)
+    dx = (PyArray_NewLikeArray(x, cnp.NPY_KEEPORDER, NULL, 0) if out is None
+          else plain_out(out, x, t, dims, (dy, x), True))
+    if dx is None:
+        return None
+    if type(alpha) is float:
+        _run_prelu_backward(dy, x, s.values, 1, dx, -1, &one_dalpha)
+        return dx, _float64(one_dalpha)
+    dalpha = cnp.PyArray_ZEROS(1, &s.count, cnp.NPY_FLOAT64, 0)
+    _run_prelu_backward(dy, x, s.values, s.count, dx, s.axis,
+                        <double *>cnp.PyArray_DATA(dalpha))
+    if cnp.PyArray_TYPE(<cnp.ndarray>alpha) != cnp.NPY_FLOAT64:
+        dalpha = dalpha.astype((<cnp.ndarray>alpha).dtype)
+    return dx, dalpha
+
+
+cdef int index_type(rk_intp k):
+    """The smallest unsigned type holding 0 .. k-1."""
+    if k <= 256:
+        return cnp.NPY_UINT8
+    if k <= 65536:
+        return cnp.NPY_UINT16
+    if k <= 4294967296:
+        return cnp.NPY_UINT32
+    return cnp.NPY_UINT64
+
+
+def maxout_fast(x, k, axis, out):
+    """maxout's plain case (out=None), or None."""
+    cdef rk_intp dims[MAX_DIMS]
+    cdef int ax, d
+    cdef rk_intp kk
+    if not plain_float(x) or out is not None or type(k) is not int or k <= 0:
+        return None
+    ax = plain_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>x))
+    if ax < 0 or k > cnp.PyArray_DIMS(<cnp.ndarray>x)[ax]:
+        return None
+    kk = k
+    for d in range(cnp.PyArray_NDIM(<cnp.ndarray>x)):
+        dims[d] = cnp.PyArray_DIMS(<cnp.ndarray>x)[d]
+    if dims[ax] % kk:
+        return None
+    dims[ax] //= kk
+    y = new_like(x, cnp.PyArray_TYPE(<cnp.ndarray>x), dims)
+    if y is None:
+        return None
+    idx = new_like(x, index_type(kk), dims)
+    run_maxout(x, kk, ax, y, idx)
+    return y, idx
+
+
+def maxout_backward_fast(dy, idx, k, axis, out):
+    """maxout_backward's plain case, or None (also when idx holds a bad value:
+    the checked way raises)."""
+    cdef rk_intp dims[MAX_DIMS]
+    cdef int ax, d, t
+    cdef rk_intp kk
+    if (not plain_float(dy) or type(idx) is not cnp.ndarray or type(k) is not int
+            or k <= 0 or k > 4294967296):
+        return None
+    t = cnp.PyArray_TYPE(<cnp.ndarray>idx)
+    if not (cnp.PyTypeNum_ISINTEGER(t) and cnp.PyArray_ISALIGNED(<cnp.ndarray>idx)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>idx) and same_shape(dy, idx)):
+        return None
+    ax = plain_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>dy))
+    if ax < 0:
+        return None
+    kk = k
+    for d in range(cnp.PyArray_NDIM(<cnp.ndarray>dy)):
+        dims[d] = cnp.PyArray_DIMS(<cnp.ndarray>dy)[d]
+    dims[ax] *= kk
+    t = cnp.PyArray_TYPE(<cnp.ndarray>dy)
+    dx = (new_like(dy, t, dims) if out is None
+          else plain_out(out, dy, t, dims, (dy, idx), False))
+    if dx is None or not run_maxout_backward(dy, idx, kk, ax, dx):
+        return None
+    return dx

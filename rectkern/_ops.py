@@ -1,4 +1,9 @@
-"""PReLU and maxout: argument checks around the fused C kernels."""
+"""PReLU and maxout: the public functions of the fused C kernels.
+
+Each first offers its arguments to a fast path in C (rectkern._ext), which
+takes the plain case; everything else, and every error, goes through the
+checks here.
+"""
 
 from __future__ import annotations
 
@@ -204,12 +209,15 @@ def prelu(x, alpha, axis=1, out=None):
     array([[[-0.1,  2. ],
             [-0.2,  2. ]]])
     """
+    result = _ext.prelu_fast(x, alpha, axis, out)
+    if result is not None:
+        return result
     func = "prelu"
     x, dtype = _activation(func, "x", x)
     a, channel_axis = _slopes(func, alpha, x, axis)
     x_k = _kernel_input(x, dtype)
     y, result = _output(func, out, x.shape, dtype, x_k, (x_k,), in_place=True)
-    _ext.prelu(x_k, _compute_slopes(a, dtype), y, channel_axis)
+    _ext.run_prelu(x_k, _compute_slopes(a, dtype), y, channel_axis)
     return _finish(y, result)
 
 
@@ -271,6 +279,9 @@ def prelu_backward(dy, x, alpha, axis=1, out=None):
     >>> dalpha
     array([-4.,  0.])
     """
+    result = _ext.prelu_backward_fast(dy, x, alpha, axis, out)
+    if result is not None:
+        return result
     func = "prelu_backward"
     dy, _ = _activation(func, "dy", dy)
     x, _ = _activation(func, "x", x)
@@ -281,7 +292,7 @@ def prelu_backward(dy, x, alpha, axis=1, out=None):
     dx, result = _output(func, out, x.shape, dtype, x_k, (dy_k, x_k), in_place=True)
     slopes = _compute_slopes(a, dtype)
     dalpha = np.zeros(slopes.shape, np.float64)
-    _ext.prelu_backward(dy_k, x_k, slopes, dx, channel_axis, dalpha)
+    _ext.run_prelu_backward(dy_k, x_k, slopes, dx, channel_axis, dalpha)
     grad_dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
     dalpha = dalpha.astype(grad_dtype).reshape(a.shape)
     return _finish(dx, result), (dalpha[()] if a.ndim == 0 else dalpha)
@@ -346,6 +357,9 @@ def maxout(x, k, axis=1, out=None):
     >>> idx
     array([[1, 0]], dtype=uint8)
     """
+    result = _ext.maxout_fast(x, k, axis, out)
+    if result is not None:
+        return result
     func = "maxout"
     x, dtype = _activation(func, "x", x)
     k = _group_size(func, k)
@@ -364,7 +378,7 @@ def maxout(x, k, axis=1, out=None):
     idx, idx_result = _output(func, out[1], shape, _index_dtype(func, k), x_k, (x_k,),
                               arg="out[1]")
     if y.size:
-        _ext.maxout(x_k, k, axis, y, idx)
+        _ext.run_maxout(x_k, k, axis, y, idx)
     return _finish(y, y_result), _finish(idx, idx_result)
 
 
@@ -415,6 +429,9 @@ def maxout_backward(dy, idx, k, axis=1, out=None):
     >>> rk.maxout_backward(dy, np.array([[1, 0]]), 2)
     array([[ 0., 10., 20.,  0.]])
     """
+    result = _ext.maxout_backward_fast(dy, idx, k, axis, out)
+    if result is not None:
+        return result
     func = "maxout_backward"
     dy, dtype = _activation(func, "dy", dy)
     idx = np.asarray(idx)
@@ -427,6 +444,6 @@ def maxout_backward(dy, idx, k, axis=1, out=None):
     dy_k = _kernel_input(dy, dtype)
     idx_k = _kernel_input(idx, idx.dtype.newbyteorder("="))
     dx, result = _output(func, out, shape, dtype, dy_k, (dy_k, idx_k))
-    if dx.size and not _ext.maxout_backward(dy_k, idx_k, k, axis, dx):
+    if dx.size and not _ext.run_maxout_backward(dy_k, idx_k, k, axis, dx):
         raise ValueError(f"{func}: idx has values outside 0 .. k-1 (k={k})")
     return _finish(dx, result)
