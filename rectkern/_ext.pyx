@@ -724,8 +724,7 @@ cdef object plain_out(object out, cnp.ndarray like, int type_num, rk_intp *dims,
     """out itself if it can be written directly, else None."""
     cdef cnp.ndarray o
     cdef int d
-    if (not plain_float(out) and not (type(out) is cnp.ndarray and
-                                      cnp.PyArray_ISALIGNED(<cnp.ndarray>out))):
+    if type(out) is not cnp.ndarray or not cnp.PyArray_ISALIGNED(<cnp.ndarray>out):
         return None
     o = <cnp.ndarray>out
     if (cnp.PyArray_TYPE(o) != type_num or not cnp.PyArray_ISNOTSWAPPED(o)
@@ -858,11 +857,11 @@ cdef int index_type(rk_intp k):
 
 
 def maxout_fast(x, k, axis, out):
-    """maxout's plain case (out=None), or None."""
+    """maxout's plain case, or None."""
     cdef rk_intp dims[MAX_DIMS]
-    cdef int ax, d
+    cdef int ax, d, t
     cdef rk_intp kk
-    if not plain_float(x) or out is not None or type(k) is not int or k <= 0:
+    if not plain_float(x) or type(k) is not int or k <= 0:
         return None
     ax = plain_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>x))
     if ax < 0 or k > cnp.PyArray_DIMS(<cnp.ndarray>x)[ax]:
@@ -873,10 +872,19 @@ def maxout_fast(x, k, axis, out):
     if dims[ax] % kk:
         return None
     dims[ax] //= kk
-    y = new_like(x, cnp.PyArray_TYPE(<cnp.ndarray>x), dims)
-    if y is None:
+    t = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    if out is None:
+        y = new_like(x, t, dims)
+        idx = new_like(x, index_type(kk), dims)
+    elif type(out) is tuple and len(out) == 2:
+        y = plain_out(out[0], x, t, dims, (x,), False)
+        idx = plain_out(out[1], x, index_type(kk), dims, (x, y), False)
+        if y is not None and idx is not None and not apart(y, idx):
+            return None
+    else:
         return None
-    idx = new_like(x, index_type(kk), dims)
+    if y is None or idx is None:
+        return None
     run_maxout(x, kk, ax, y, idx)
     return y, idx
 

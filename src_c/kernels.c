@@ -23,7 +23,7 @@ RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
 }
 
 /* maxout: elements of a row whose running maximum is kept in local arrays */
-#define RK_CHUNK 256
+#define RK_CHUNK 1024
 
 #define RK_TEMPLATE "rows.tmpl.h"
 #include "rk_foreach_float.h"

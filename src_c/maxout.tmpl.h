@@ -47,30 +47,40 @@ RK_INLINE void RK_FN(store_indices)(rk_intp m, const RK_LANE_T *RK_RESTRICT lane
     }
 }
 
-/* Groups of a small constant k side by side in memory (axis last, as
- * NHWC): called with constant k, so the compiler unrolls the members and
- * vectorises across groups with interleaved loads. */
+/*
+ * Groups of k = 2 or 4 side by side in memory (axis last, as NHWC).  A
+ * group of 4 is a tournament of its two pairs, and every round compares
+ * neighbours v[2i], v[2i+1], a shape the compiler vectorises.  The
+ * tournament keeps maxout's rules: the second of a pair wins only if it
+ * beats the first, so ties stay with the earlier member and the first
+ * NaN wins.
+ */
 RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
                                           char *y, char *idx)
 {
-    RK_COMP_T buf[RK_CHUNK], best[RK_CHUNK];
-    RK_LANE_T best_j[RK_CHUNK];
+    RK_COMP_T buf[RK_CHUNK], pair[RK_CHUNK / 2], best[RK_CHUNK / 2];
+    RK_LANE_T pair_j[RK_CHUNK / 2], best_j[RK_CHUNK / 2];
     const rk_intp per_chunk = RK_CHUNK / k;
     for (rk_intp g0 = 0; g0 < n; g0 += per_chunk) {
         const rk_intp m = n - g0 < per_chunk ? n - g0 : per_chunk;
+        const rk_intp n_pairs = m * k / 2;
         const RK_COMP_T *v = RK_ROW(row_values)(m * k, x + g0 * k * RK_ISIZE,
                                                RK_ISIZE, buf);
-        for (rk_intp g = 0; g < m; g++) {
-            RK_COMP_T b = v[g * k];
-            RK_LANE_T b_j = 0;
-            for (int j = 1; j < k; j++) {
-                RK_COMP_T c = v[g * k + j];
-                int take = RK_BEATS(c, b);
-                b = take ? c : b;
-                b_j = take ? (RK_LANE_T)j : b_j;
+        RK_COMP_T *first = k == 2 ? best : pair;
+        RK_LANE_T *first_j = k == 2 ? best_j : pair_j;
+        for (rk_intp i = 0; i < n_pairs; i++) {
+            RK_COMP_T a = v[2 * i], b = v[2 * i + 1];
+            int take = RK_BEATS(b, a);
+            first[i] = take ? b : a;
+            first_j[i] = (RK_LANE_T)take;
+        }
+        if (k == 4) {
+            for (rk_intp g = 0; g < m; g++) {
+                RK_COMP_T a = pair[2 * g], b = pair[2 * g + 1];
+                int take = RK_BEATS(b, a);
+                best[g] = take ? b : a;
+                best_j[g] = take ? pair_j[2 * g + 1] + 2 : pair_j[2 * g];
             }
-            best[g] = b;
-            best_j[g] = b_j;
         }
         RK_ROW(store_row)(m, best, y + g0 * RK_ISIZE, RK_ISIZE);
         RK_FN(store_indices)(m, best_j, idx + g0 * RK_IDX_SIZE, RK_IDX_SIZE);
@@ -86,25 +96,36 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
                                   const char *x, rk_intp sm, rk_intp sx,
                                   char *y, rk_intp sy, char *idx, rk_intp si)
 {
-    RK_COMP_T buf[RK_CHUNK], best[RK_CHUNK];
+    RK_COMP_T buf0[RK_CHUNK], buf1[RK_CHUNK], best[RK_CHUNK];
     RK_LANE_T best_j[RK_CHUNK];
     for (rk_intp i0 = 0; i0 < n; i0 += RK_CHUNK) {
         const rk_intp m = n - i0 < RK_CHUNK ? n - i0 : RK_CHUNK;
         const char *x0 = x + i0 * sx;
-        const RK_COMP_T *v = RK_ROW(row_values)(m, x0, sx, buf);
-        for (rk_intp i = 0; i < m; i++) {
-            best[i] = v[i];
-            best_j[i] = 0;
-        }
-        for (rk_intp j = 1; j < k; j++) {
-            v = RK_ROW(row_values)(m, x0 + j * sm, sx, buf);
+        const RK_COMP_T *v0 = RK_ROW(row_values)(m, x0, sx, buf0);
+        if (k == 1) {
+            RK_ROW(store_row)(m, v0, y + i0 * sy, sy);
             for (rk_intp i = 0; i < m; i++) {
-                int take = RK_BEATS(v[i], best[i]);
-                best[i] = take ? v[i] : best[i];
-                best_j[i] = take ? (RK_LANE_T)j : best_j[i];
+                best_j[i] = 0;
             }
         }
-        RK_ROW(store_row)(m, best, y + i0 * sy, sy);
+        else {
+            /* members 0 and 1 start the running maximum */
+            const RK_COMP_T *v1 = RK_ROW(row_values)(m, x0 + sm, sx, buf1);
+            for (rk_intp i = 0; i < m; i++) {
+                int take = RK_BEATS(v1[i], v0[i]);
+                best[i] = take ? v1[i] : v0[i];
+                best_j[i] = (RK_LANE_T)take;
+            }
+            for (rk_intp j = 2; j < k; j++) {
+                const RK_COMP_T *v = RK_ROW(row_values)(m, x0 + j * sm, sx, buf1);
+                for (rk_intp i = 0; i < m; i++) {
+                    int take = RK_BEATS(v[i], best[i]);
+                    best[i] = take ? v[i] : best[i];
+                    best_j[i] = take ? (RK_LANE_T)j : best_j[i];
+                }
+            }
+            RK_ROW(store_row)(m, best, y + i0 * sy, sy);
+        }
         RK_FN(store_indices)(m, best_j, idx + i0 * si, si);
     }
 }

@@ -14,7 +14,7 @@
 
 #include "rk_dtypes.h"
 
-#define RK_HALF_CHUNK 256
+#define RK_HALF_CHUNK 512
 
 #if defined(__F16C__) || (defined(_MSC_VER) && defined(__AVX2__))
 #  include <immintrin.h>
