@@ -30,6 +30,7 @@ import numpy as np
 
 import rectkern as rk
 from rectkern import _ext
+from rectkern._bench import cases
 
 LARGE = (64, 64, 56, 56)
 IN_CACHE = {2: (1, 64, 32, 64), 4: (1, 64, 32, 32), 8: (1, 32, 32, 32)}  # 256 KiB
@@ -39,50 +40,6 @@ TINY = (1, 4, 4, 4)                                               # 64 elements
 def _nhwc(shape):
     n, c, h, w = shape
     return (n, h, w, c)
-
-
-def _cases(dtype, shape, layout):
-    """(name, kernel call, limit call) with data and outputs made once."""
-    rng = np.random.default_rng(0)
-    axis = 1 if layout == "NCHW" else -1
-    if layout == "NHWC":
-        shape = _nhwc(shape)
-    channels = shape[axis]
-    x = rng.standard_normal(shape).astype(dtype)
-    dy = rng.standard_normal(shape).astype(dtype)
-    out = np.empty_like(x)
-    src, dst = rng.standard_normal(shape).astype(dtype), np.empty_like(x)
-    alpha = np.linspace(0.05, 0.3, channels)
-
-    def copy_limit(size_of=x):
-        a, b = np.empty_like(size_of), np.empty_like(size_of)
-        a[...] = 1
-        return lambda: np.copyto(b, a)
-
-    def add_limit():
-        return lambda: np.add(src, x, out=dst)
-
-    cases = [
-        ("relu", lambda: rk.relu(x, out=out), copy_limit()),
-        ("leaky_relu", lambda: rk.leaky_relu(x, 0.01, out=out), copy_limit()),
-        ("prelu", lambda: rk.prelu(x, alpha, axis=axis, out=out), copy_limit()),
-        ("relu_backward", lambda: rk.relu_backward(dy, x, out=out), add_limit()),
-        ("leaky_relu_backward", lambda: rk.leaky_relu_backward(dy, x, 0.01, out=out),
-         add_limit()),
-        ("prelu_backward", lambda: rk.prelu_backward(dy, x, alpha, axis=axis, out=out),
-         add_limit()),
-    ]
-    for k in (2, 4):
-        y, idx = rk.maxout(x, k, axis=axis)
-        dy_k = rng.standard_normal(y.shape).astype(dtype)
-        cases.append((f"maxout k={k}",
-                      lambda y=y, idx=idx, k=k: rk.maxout(x, k, axis=axis, out=(y, idx)),
-                      copy_limit()))
-        cases.append((f"maxout_backward k={k}",
-                      lambda dy_k=dy_k, idx=idx, k=k: rk.maxout_backward(
-                          dy_k, idx, k, axis=axis, out=out),
-                      copy_limit(out)))
-    return cases
 
 
 def _ratio(kernel, limit, rounds, percentile, repeat):
@@ -115,11 +72,13 @@ def main(argv=None):
         itemsize = np.dtype(dtype).itemsize
         for size, shape, repeat in (("large", LARGE, 1), ("in-cache", IN_CACHE[itemsize], 50)):
             for layout in ("NCHW", "NHWC"):
-                for name, kernel, limit in _cases(dtype, shape, layout):
+                for case in cases(dtype, shape if layout == "NCHW" else _nhwc(shape), layout):
+                    name = case.op
                     if args.only not in name:
                         continue
                     target = 2.0 if size == "in-cache" else (1.5 if itemsize == 2 else 1.25)
-                    ratio = _ratio(kernel, limit, args.rounds, args.percentile, repeat)
+                    ratio = _ratio(case.rectkern, case.limit, args.rounds, args.percentile,
+                                   repeat)
                     ok = ratio <= target
                     misses += not ok
                     print(f"{size:<9}{layout:<7}{np.dtype(dtype).name:<8}{name:<24}"
@@ -128,10 +87,11 @@ def main(argv=None):
     x = np.random.default_rng(1).standard_normal(TINY).astype(np.float32)
     y = np.empty_like(x)
     floor = lambda: np.maximum(x, 0, out=y)           # noqa: E731
-    for name, kernel, _ in _cases(np.float32, TINY, "NCHW"):
+    for case in cases(np.float32, TINY, "NCHW"):
+        name = case.op
         if args.only not in name:
             continue
-        ratio = _ratio(kernel, floor, args.rounds, args.percentile, 200)
+        ratio = _ratio(case.rectkern, floor, args.rounds, args.percentile, 200)
         ok = ratio <= 1.5
         misses += not ok
         print(f"{'tiny':<9}{'NCHW':<7}{'float32':<8}{name:<24}{ratio:>7.2f}{1.5:>8.2f}"

@@ -1,92 +1,94 @@
-"""Command line: ``rectkern demo|info`` (or ``python -m rectkern ...``)."""
+"""Command line: ``rectkern demo|info|bench`` (or ``python -m rectkern ...``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import timeit
 
 import numpy as np
 
 import rectkern as rk
-from rectkern import _reference as ref
+from rectkern._bench import LAYOUTS, best_time, cases, shape_for
+
+PLOT_SIZES = [64 * 16**i for i in range(6)]           # 64 ... 64M elements
 
 
-def _best_seconds(fn, repeat):
-    fn()                                        # warm up: page in, first-touch
-    return min(timeit.repeat(fn, number=1, repeat=repeat))
-
-
-def _same(a, b):
-    a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
-
-
-def _close(a, b):
-    return np.allclose(a, b, rtol=1e-9, atol=0, equal_nan=True)
-
-
-def demo(shape=(32, 64, 28, 28), dtype=np.float32, repeat=7, file=sys.stdout):
-    """Run every op once against its NumPy twin and time it against a NumPy idiom."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(shape).astype(dtype)
-    dy = rng.standard_normal(shape).astype(dtype)
-    n, c = shape[0], shape[1]
-    alpha = rng.uniform(0, 0.5, c)
-    a = alpha.astype(dtype).reshape(c, 1, 1)
-    y, idx = rk.maxout(x, 2, axis=1)
-    dy_half = dy[:, : c // 2]
-    others = tuple(d for d in range(x.ndim) if d != 1)
-
-    def numpy_maxout():
-        groups = x.reshape((n, c // 2, 2) + shape[2:])
-        return groups.max(axis=2), groups.argmax(axis=2)
-
-    def numpy_maxout_backward():
-        dx = np.zeros((n, c // 2, 2) + shape[2:], dtype)
-        np.put_along_axis(dx, idx[:, :, None].astype(np.intp), dy_half[:, :, None], axis=2)
-        return dx.reshape(shape)
-
-    rows = [
-        # name, rectkern call, NumPy idiom, checked against the twin
-        ("relu", lambda: rk.relu(x), lambda: np.maximum(x, 0),
-         lambda r: _same(r, ref.relu(x))),
-        ("relu_backward", lambda: rk.relu_backward(dy, x), lambda: dy * (x > 0),
-         lambda r: _same(r, ref.relu_backward(dy, x))),
-        ("leaky_relu", lambda: rk.leaky_relu(x, 0.01),
-         lambda: np.maximum(x, x * dtype(0.01)),
-         lambda r: _same(r, ref.leaky_relu(x, 0.01))),
-        ("leaky_relu(x, -1)  |x|", lambda: rk.leaky_relu(x, -1.0), lambda: np.abs(x),
-         lambda r: _same(r, ref.leaky_relu(x, -1.0))),
-        ("leaky_relu_backward", lambda: rk.leaky_relu_backward(dy, x, 0.01),
-         lambda: np.where(x > 0, dy, dy * dtype(0.01)),
-         lambda r: _same(r, ref.leaky_relu_backward(dy, x, 0.01))),
-        ("prelu", lambda: rk.prelu(x, alpha), lambda: np.where(x > 0, x, a * x),
-         lambda r: _same(r, ref.prelu(x, alpha))),
-        ("prelu_backward", lambda: rk.prelu_backward(dy, x, alpha),
-         lambda: (np.where(x > 0, dy, a * dy),
-                  (np.minimum(x, 0).astype(np.float64) * dy).sum(axis=others)),
-         lambda r: _same(r[0], ref.prelu_backward(dy, x, alpha)[0])
-         and _close(r[1], ref.prelu_backward(dy, x, alpha)[1])),
-        ("maxout k=2", lambda: rk.maxout(x, 2), numpy_maxout,
-         lambda r: all(_same(p, q) for p, q in zip(r, ref.maxout(x, 2)))),
-        ("maxout_backward k=2", lambda: rk.maxout_backward(dy_half, idx, 2),
-         numpy_maxout_backward,
-         lambda r: _same(r, ref.maxout_backward(dy_half, idx, 2))),
-    ]
-
-    print(f"rectkern {rk.__version__}, numpy {np.__version__}: "
-          f"{np.dtype(dtype).name} array of shape {shape} (NCHW, channel axis 1), "
-          f"best of {repeat}", file=file)
-    print(f"{'op':<24}{'rectkern':>12}{'NumPy':>12}{'speed-up':>10}  matches twin", file=file)
+def demo(dtype=np.float32, shape=(32, 64, 28, 28), file=sys.stdout):
+    """Every op once against its NumPy twin, and timed against a NumPy idiom."""
+    print(f"rectkern {rk.__version__} ({rk.config()['level']} kernels), numpy "
+          f"{np.__version__}: {np.dtype(dtype).name} batch of shape {shape}, NCHW",
+          file=file)
+    print(f"{'op':<24}{'rectkern':>12}{'NumPy':>12}{'speed-up':>10}  matches twin",
+          file=file)
     all_ok = True
-    for name, ours, theirs, check in rows:
-        ok = bool(check(ours()))
+    for case in cases(dtype, shape):
+        ok = bool(case.check(case.rectkern()))
         all_ok &= ok
-        t_ours, t_numpy = _best_seconds(ours, repeat), _best_seconds(theirs, repeat)
-        print(f"{name:<24}{t_ours * 1e3:>10.2f}ms{t_numpy * 1e3:>10.2f}ms"
-              f"{t_numpy / t_ours:>9.1f}x  {'yes' if ok else 'NO'}", file=file)
+        ours, theirs = best_time(case.rectkern), best_time(case.numpy)
+        print(f"{case.op:<24}{ours * 1e3:>10.3f}ms{theirs * 1e3:>10.3f}ms"
+              f"{theirs / ours:>9.1f}x  {'yes' if ok else 'NO'}", file=file)
     return all_ok
+
+
+def bench(dtype, layout, sizes, file=sys.stdout):
+    """Per op: rectkern's time, its speed-up over NumPy and % of the memory limit.
+
+    Returns {op: {"rectkern": [...], "numpy": [...], "limit": [...]}} in
+    seconds, one entry per size.
+    """
+    times = {}
+    print(f"rectkern {rk.__version__} ({rk.config()['level']} kernels), numpy "
+          f"{np.__version__}, {np.dtype(dtype).name}, {layout}", file=file)
+    print("speed-up: NumPy's time / rectkern's; limit: the time np.copyto or np.add "
+          "needs for the same bytes / rectkern's", file=file)
+    rows = {}
+    for n in sizes:
+        for case in cases(dtype, shape_for(n, layout), layout):
+            ours, theirs, limit = (best_time(case.rectkern), best_time(case.numpy),
+                                   best_time(case.limit))
+            entry = times.setdefault(case.op, {"rectkern": [], "numpy": [], "limit": []})
+            entry["rectkern"].append(ours)
+            entry["numpy"].append(theirs)
+            entry["limit"].append(limit)
+            rows.setdefault(case.op, []).append(
+                f"  {n:>10,}{ours * 1e3:>12.4f}ms{theirs / ours:>9.1f}x"
+                f"{100 * limit / ours:>9.0f}%  ({case.limit_name})")
+    for op, lines in rows.items():
+        print(f"\n{op}\n  {'elements':>10}{'rectkern':>14}{'speed-up':>10}{'limit':>10}",
+              file=file)
+        print("\n".join(lines), file=file)
+    return times
+
+
+def plot(times, sizes, path, title):
+    """Time against size, log-log, one panel per op."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit("--plot needs matplotlib: pip install 'rectkern[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ops = list(times)
+    columns = 4
+    rows = (len(ops) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows),
+                             sharex=True, squeeze=False)
+    for ax, op in zip(axes.flat, ops):
+        for label, style in (("rectkern", "o-"), ("numpy", "s--"), ("limit", "k:")):
+            ax.loglog(sizes, times[op][label], style, label=label, markersize=4)
+        ax.set_title(op, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    for ax in axes.flat[len(ops):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("elements")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("seconds")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def main(argv=None):
@@ -97,13 +99,30 @@ def main(argv=None):
     run_demo.add_argument("--dtype", default="float32",
                           choices=["float16", "float32", "float64"])
     commands.add_parser("info", help="print the build and the kernels in use")
+    run_bench = commands.add_parser(
+        "bench", help="a table per op: time, speed-up over NumPy, % of the memory limit")
+    run_bench.add_argument("--dtype", default="float32",
+                           choices=["float16", "float32", "float64"])
+    run_bench.add_argument("--layout", default="NCHW", choices=LAYOUTS)
+    run_bench.add_argument("--sizes", type=int, nargs="+", default=[64, 64 * 1024, 12845056],
+                           help="array sizes in elements (default: 64, 65536, 12845056)")
+    run_bench.add_argument("--plot", metavar="FILE.png",
+                           help="also draw time against size, 64 to 64M elements")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return 0 if demo(dtype=np.dtype(args.dtype).type) else 1
     if args.command == "info":
         rk.show_config()
         return 0
-    return 2
+    dtype = np.dtype(args.dtype).type
+    sizes = PLOT_SIZES if args.plot else args.sizes
+    times = bench(dtype, args.layout, sizes)
+    if args.plot:
+        plot(times, sizes, args.plot,
+             f"rectkern {rk.__version__} ({rk.config()['level']}), "
+             f"{args.dtype} {args.layout}")
+        print(f"\nplot written to {args.plot}")
+    return 0
 
 
 if __name__ == "__main__":
