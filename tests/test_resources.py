@@ -110,3 +110,44 @@ def test_fast_and_checked_paths_agree(dtype, layout):
             assert type(p) is np.ndarray or np.isscalar(p)
             assert np.asarray(p).dtype == np.asarray(c).dtype
             assert np.array_equal(p, c, equal_nan=True)
+
+
+ALLOCATING_CALLS = {
+    # name: (call, bytes of its outputs)
+    "relu": (lambda x, dy: rk.relu(x), lambda x: x.nbytes),
+    "relu_backward": (lambda x, dy: rk.relu_backward(dy, x), lambda x: x.nbytes),
+    "leaky_relu": (lambda x, dy: rk.leaky_relu(x, 0.1), lambda x: x.nbytes),
+    "leaky_relu_backward": (lambda x, dy: rk.leaky_relu_backward(dy, x, 0.1),
+                            lambda x: x.nbytes),
+    "prelu": (lambda x, dy: rk.prelu(x, np.linspace(0, 1, x.shape[1])), lambda x: x.nbytes),
+    "prelu_backward": (lambda x, dy: rk.prelu_backward(dy, x, np.linspace(0, 1, x.shape[1])),
+                       lambda x: x.nbytes + 8 * x.shape[1]),
+    "prelu_backward_nhwc": (
+        lambda x, dy: rk.prelu_backward(dy, x, np.linspace(0, 1, x.shape[-1]), axis=-1),
+        lambda x: x.nbytes + 8 * x.shape[-1]),
+    "maxout": (lambda x, dy: rk.maxout(x, 2), lambda x: x.nbytes // 2 + x.size // 2),
+    "maxout_backward": (lambda x, dy: rk.maxout_backward(dy[:, :8], IDX_OF[x.dtype], 2),
+                        lambda x: x.nbytes),
+}
+
+
+IDX_OF = {}    # maxout's idx for each dtype's batch, made outside the traced call
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("name", ALLOCATING_CALLS)
+def test_allocates_only_its_outputs(name, dtype):
+    # a large batch: any temporary of the data's size would show
+    x = array(dtype, (8, 16, 64, 64), "C")
+    dy = array(dtype, (8, 16, 64, 64), seed=1)
+    IDX_OF[x.dtype] = rk.maxout(x, 2)[1]
+    call, output_bytes = ALLOCATING_CALLS[name]
+    call(x, dy)
+    tracemalloc.start()
+    try:
+        result = call(x, dy)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    del result
+    assert peak <= output_bytes(x) + 64 * 1024, (peak, output_bytes(x))
