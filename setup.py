@@ -8,6 +8,7 @@ one extension that picks a level at import (src_c/cpu.c).
 import os
 import platform
 import json
+import sys
 import sysconfig
 
 import numpy as np
@@ -81,6 +82,7 @@ extension = Extension(
     sources=["rectkern/_ext.pyx", "src_c/cpu.c"],
     include_dirs=[np.get_include(), "src_c"],
     depends=[os.path.join("src_c", f) for f in sorted(os.listdir("src_c"))],
+    libraries=[] if sys.platform == "win32" else ["m"],   # fenv.h
     define_macros=[
         ("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
         ("NPY_TARGET_VERSION", "NPY_2_0_API_VERSION"),

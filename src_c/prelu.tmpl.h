@@ -117,26 +117,31 @@ RK_INLINE double RK_FN(slope_grad_term)(RK_COMP_T g, RK_COMP_T xv)
     return RK_SLOPE_GRAD_TERM(xv, x_dy);
 }
 
-/* One (outer, channel) row; returns the row's dalpha sum.  The sum reads
- * the row before dx is written, since dx may be dy or x itself. */
+/* One (outer, channel) row; returns the row's dalpha sum.  Blocks of the
+ * row are read twice, for dalpha and then for dx (two simple loops
+ * vectorise where one does not), while the block is still in L1; dalpha
+ * comes first since dx may be dy or x itself. */
 RK_INLINE double RK_FN(prelu_backward_row)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
     char *dx, rk_intp sdx, RK_COMP_T a)
 {
     double lanes[RK_LANES] = {0};
-    rk_intp i = 0;
-    for (; i + RK_LANES <= n; i += RK_LANES) {
-        for (int l = 0; l < RK_LANES; l++) {
-            lanes[l] += RK_TERM_AT(dy, x, i + l, sdy, sx);
+    for (rk_intp i0 = 0; i0 < n; i0 += RK_L1_BLOCK) {
+        const rk_intp i1 = n - i0 < RK_L1_BLOCK ? n : i0 + RK_L1_BLOCK;
+        rk_intp i = i0;
+        for (; i + RK_LANES <= i1; i += RK_LANES) {
+            for (int l = 0; l < RK_LANES; l++) {
+                lanes[l] += RK_TERM_AT(dy, x, i + l, sdy, sx);
+            }
         }
-    }
-    for (int l = 0; i < n; i++, l++) {
-        lanes[l] += RK_TERM_AT(dy, x, i, sdy, sx);
-    }
-    for (i = 0; i < n; i++) {
-        RK_COMP_T g = RK_GET(dy, i * sdy), xv = RK_GET(x, i * sx);
-        RK_COMP_T a_g = a * g;
-        RK_PUT(dx, i * sdx, RK_LEAKY_GRAD(g, xv, a_g));
+        for (int l = 0; i < i1; i++, l++) {
+            lanes[l] += RK_TERM_AT(dy, x, i, sdy, sx);
+        }
+        for (i = i0; i < i1; i++) {
+            RK_COMP_T g = RK_GET(dy, i * sdy), xv = RK_GET(x, i * sx);
+            RK_COMP_T a_g = a * g;
+            RK_PUT(dx, i * sdx, RK_LEAKY_GRAD(g, xv, a_g));
+        }
     }
     return rk_sum_lanes(lanes);
 }

@@ -30,10 +30,10 @@
 #define RK_LEAKY(x, ax)          (isgreater(x, 0) ? (x) : (ax))
 /* leaky_relu_backward with a_dy = alpha * dy */
 #define RK_LEAKY_GRAD(dy, x, a_dy) ((x) != (x) ? (x) : isgreater(x, 0) ? (dy) : (a_dy))
-/* One term of dalpha, with x_dy = (double)x * (double)dy.  x == 0 adds
- * nothing (not 0 * dy, which is NaN for an infinite dy); a NaN x adds NaN. */
-#define RK_SLOPE_GRAD_TERM(x, x_dy) \
-    ((isless(x, 0) | ((x) != (x))) ? (x_dy) : 0.0)
+/* One term of dalpha, with x_dy = (double)x * (double)dy: x < 0 or NaN
+ * (that is, not x >= 0, one comparison) adds x_dy, NaN included; x == 0
+ * adds nothing (not 0 * dy, which is NaN for an infinite dy). */
+#define RK_SLOPE_GRAD_TERM(x, x_dy) (isgreaterequal(x, 0) ? 0.0 : (x_dy))
 
 /* v beats the running maximum b: strictly greater (ties stay with the
  * first), or the first NaN. */
