@@ -98,35 +98,50 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
 {
     RK_COMP_T buf0[RK_CHUNK], buf1[RK_CHUNK], best[RK_CHUNK];
     RK_LANE_T best_j[RK_CHUNK];
+    /* contiguous float32/float64 outputs take the last comparison directly */
+    const int direct = !RK_IS_HALF && sy == RK_ISIZE && si == RK_IDX_SIZE;
     for (rk_intp i0 = 0; i0 < n; i0 += RK_CHUNK) {
         const rk_intp m = n - i0 < RK_CHUNK ? n - i0 : RK_CHUNK;
         const char *x0 = x + i0 * sx;
         const RK_COMP_T *v0 = RK_ROW(row_values)(m, x0, sx, buf0);
+        const RK_COMP_T *v = v0;
         if (k == 1) {
-            RK_ROW(store_row)(m, v0, y + i0 * sy, sy);
             for (rk_intp i = 0; i < m; i++) {
+                best[i] = v0[i];
                 best_j[i] = 0;
             }
         }
-        else {
-            /* members 0 and 1 start the running maximum */
-            const RK_COMP_T *v1 = RK_ROW(row_values)(m, x0 + sm, sx, buf1);
-            for (rk_intp i = 0; i < m; i++) {
-                int take = RK_BEATS(v1[i], v0[i]);
-                best[i] = take ? v1[i] : v0[i];
-                best_j[i] = (RK_LANE_T)take;
+        for (rk_intp j = 1; j < k; j++) {
+            v = RK_ROW(row_values)(m, x0 + j * sm, sx, j == 1 ? buf1 : buf0);
+            if (direct && j == k - 1) {
+                RK_STORE_T *yy = RK_AT(RK_STORE_T, y, i0 * sy);
+                RK_INDEX_T *ii = RK_AT(RK_INDEX_T, idx, i0 * si);
+                const RK_COMP_T *b = j == 1 ? v0 : best;
+                for (rk_intp i = 0; i < m; i++) {
+                    int take = RK_BEATS(v[i], b[i]);
+                    yy[i] = take ? v[i] : b[i];
+                    ii[i] = take ? (RK_INDEX_T)j : (RK_INDEX_T)(j == 1 ? 0 : best_j[i]);
+                }
             }
-            for (rk_intp j = 2; j < k; j++) {
-                const RK_COMP_T *v = RK_ROW(row_values)(m, x0 + j * sm, sx, buf1);
+            else if (j == 1) {          /* members 0 and 1 start the maximum */
+                for (rk_intp i = 0; i < m; i++) {
+                    int take = RK_BEATS(v[i], v0[i]);
+                    best[i] = take ? v[i] : v0[i];
+                    best_j[i] = (RK_LANE_T)take;
+                }
+            }
+            else {
                 for (rk_intp i = 0; i < m; i++) {
                     int take = RK_BEATS(v[i], best[i]);
                     best[i] = take ? v[i] : best[i];
                     best_j[i] = take ? (RK_LANE_T)j : best_j[i];
                 }
             }
-            RK_ROW(store_row)(m, best, y + i0 * sy, sy);
         }
-        RK_FN(store_indices)(m, best_j, idx + i0 * si, si);
+        if (!direct || k == 1) {
+            RK_ROW(store_row)(m, best, y + i0 * sy, sy);
+            RK_FN(store_indices)(m, best_j, idx + i0 * si, si);
+        }
     }
 }
 
