@@ -77,37 +77,21 @@ static void RK_FN(rk_prelu)(const rk_block *block,
                             char *y, const rk_intp y_s[3], const void *alpha_)
 {
     const RK_COMP_T *RK_RESTRICT alpha = (const RK_COMP_T *)alpha_;
-    const rk_intp n_chan = block->n_chan;
     const int rows_contiguous = x_s[2] == RK_ISIZE && y_s[2] == RK_ISIZE;
     const int channels_contiguous = x_s[1] == RK_ISIZE && y_s[1] == RK_ISIZE;
-    rk_intp o = 0;
-    if (block->n_inner == 1 && channels_contiguous && 2 * n_chan <= RK_TILE
-        && x_s[0] == n_chan * RK_ISIZE && y_s[0] == n_chan * RK_ISIZE) {
-        /* channels-last rows that continue one another: `rows` of them per
-         * call against alpha tiled as often, one long loop, not many short */
-        RK_COMP_T tiled[RK_TILE];
-        const rk_intp rows = RK_TILE / n_chan;
-        for (rk_intp i = 0; i < rows * n_chan; i++) {
-            tiled[i] = alpha[i % n_chan];
-        }
-        for (; o + rows <= block->n_outer; o += rows) {
-            RK_FN(prelu_channels)(rows * n_chan, x + o * x_s[0], RK_ISIZE,
-                                  y + o * y_s[0], RK_ISIZE, tiled);
-        }
-    }
-    for (; o < block->n_outer; o++) {
+    for (rk_intp o = 0; o < block->n_outer; o++) {
         const char *x_o = x + o * x_s[0];
         char *y_o = y + o * y_s[0];
         if (block->n_inner == 1) {
             if (channels_contiguous) {
-                RK_FN(prelu_channels)(n_chan, x_o, RK_ISIZE, y_o, RK_ISIZE, alpha);
+                RK_FN(prelu_channels)(block->n_chan, x_o, RK_ISIZE, y_o, RK_ISIZE, alpha);
             }
             else {
-                RK_FN(prelu_channels)(n_chan, x_o, x_s[1], y_o, y_s[1], alpha);
+                RK_FN(prelu_channels)(block->n_chan, x_o, x_s[1], y_o, y_s[1], alpha);
             }
             continue;
         }
-        for (rk_intp c = 0; c < n_chan; c++) {
+        for (rk_intp c = 0; c < block->n_chan; c++) {
             const char *x_c = x_o + c * x_s[1];
             char *y_c = y_o + c * y_s[1];
             if (rows_contiguous) {
@@ -227,41 +211,12 @@ static void RK_FN(rk_prelu_backward)(
     const int channels_contiguous =
         dy_s[1] == RK_ISIZE && x_s[1] == RK_ISIZE && dx_s[1] == RK_ISIZE;
 
-    /* channels-last rows that continue one another go `rows` at a time, as
-     * in rk_prelu, with C-wide partial sums tiled as often */
-    const int tile = n_inner == 1 && channels_contiguous && 2 * n_chan <= RK_TILE
-        && dy_s[0] == n_chan * RK_ISIZE && x_s[0] == n_chan * RK_ISIZE
-        && dx_s[0] == n_chan * RK_ISIZE;
-    const rk_intp rows = tile ? RK_TILE / n_chan : 1;
-    RK_COMP_T tiled[RK_TILE];
-    double tiled_partial[RK_TILE];
-    if (tile) {
-        for (rk_intp i = 0; i < rows * n_chan; i++) {
-            tiled[i] = alpha[i % n_chan];
-        }
-    }
-
     for (rk_intp o0 = 0; o0 < n_outer; o0 += RK_ROWS_PER_FLUSH) {
         rk_intp o1 = n_outer - o0 < RK_ROWS_PER_FLUSH ? n_outer : o0 + RK_ROWS_PER_FLUSH;
-        rk_intp o = o0;
         for (rk_intp c = 0; c < n_chan; c++) {
             partial[c] = 0.0;
         }
-        if (tile && o + rows <= o1) {
-            for (rk_intp i = 0; i < rows * n_chan; i++) {
-                tiled_partial[i] = 0.0;
-            }
-            for (; o + rows <= o1; o += rows) {
-                RK_FN(prelu_backward_channels)(rows * n_chan, dy + o * dy_s[0], RK_ISIZE,
-                                               x + o * x_s[0], RK_ISIZE,
-                                               dx + o * dx_s[0], RK_ISIZE,
-                                               tiled, tiled_partial);
-            }
-            for (rk_intp i = 0; i < rows * n_chan; i++) {
-                partial[i % n_chan] += tiled_partial[i];
-            }
-        }
-        for (; o < o1; o++) {
+        for (rk_intp o = o0; o < o1; o++) {
             const char *dy_o = dy + o * dy_s[0], *x_o = x + o * x_s[0];
             char *dx_o = dx + o * dx_s[0];
             if (n_inner == 1) {
