@@ -7,7 +7,7 @@
  * have no restrict: NumPy passes out == input for in-place calls.
  *
  * float16 reuses the float32 loops on chunks converted by rk_half.h
- * (rk_half_ufunc_loop), so the formulas run in float32 and are rounded once.
+ * (RK_HALF_UFUNC_LOOP), so the formulas run in float32 and are rounded once.
  */
 #define RK_FN(name) RK_CAT(name, RK_SUF)
 
@@ -130,7 +130,7 @@ static void RK_FN(leaky_relu_backward_loop)(char **args, const rk_intp *dims,
 #else
 /* which inputs are float16: alpha (the last input of leaky_relu*) is float32 */
 #define RK_RUN(op, nin, half_inputs) \
-    rk_half_ufunc_loop(args, dims, steps, nin, half_inputs, op##_loop_f32)
+    RK_HALF_UFUNC_LOOP(args, dims, steps, nin, half_inputs, op##_loop_f32)
 #endif
 
 /* The ufunc loops NumPy calls: the floating-point flags are left as they

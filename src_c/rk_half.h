@@ -7,7 +7,7 @@
  *
  * float16 kernels convert a chunk of each operand into float32 buffers of
  * RK_HALF_CHUNK elements, run the float32 kernel on them, and convert the
- * result back (rk_half_ufunc_loop, and the row adapters of the templates).
+ * result back (RK_HALF_UFUNC_LOOP, and the row adapters of the templates).
  */
 #ifndef RK_HALF_H
 #define RK_HALF_H
@@ -82,37 +82,39 @@ RK_INLINE void rk_floats_to_halves(rk_intp n, const float *RK_RESTRICT src,
 }
 #endif
 
-/* A ufunc loop for float16 from its float32 loop: inputs whose bit is set
- * in half_inputs are converted (alpha arrives as float32 already). */
-typedef void rk_plain_loop(char **args, const rk_intp *dims, const rk_intp *steps);
-
-RK_INLINE void rk_half_ufunc_loop(char **args, const rk_intp *dims,
-                                  const rk_intp *steps, int nin,
-                                  unsigned half_inputs, rk_plain_loop *f32_loop)
-{
-    float buffers[4][RK_HALF_CHUNK];
-    char *chunk_args[4];
-    rk_intp chunk_steps[4];
-    const rk_intp n = dims[0];
-    for (rk_intp i0 = 0; i0 < n; i0 += RK_HALF_CHUNK) {
-        const rk_intp m = n - i0 < RK_HALF_CHUNK ? n - i0 : RK_HALF_CHUNK;
-        for (int op = 0; op < nin; op++) {
-            const char *src = args[op] + i0 * steps[op];
-            if (half_inputs & (1u << op)) {
-                rk_halves_to_floats(m, src, steps[op], buffers[op]);
-                chunk_args[op] = (char *)buffers[op];
-                chunk_steps[op] = (rk_intp)sizeof(float);
-            }
-            else {
-                chunk_args[op] = (char *)src;
-                chunk_steps[op] = steps[op];
-            }
-        }
-        chunk_args[nin] = (char *)buffers[nin];
-        chunk_steps[nin] = (rk_intp)sizeof(float);
-        f32_loop(chunk_args, &m, chunk_steps);
-        rk_floats_to_halves(m, buffers[nin], args[nin] + i0 * steps[nin], steps[nin]);
-    }
-}
+/*
+ * A ufunc loop for float16 from its float32 loop (a macro, so that the call
+ * is direct and inlined): inputs whose bit is set in half_inputs are
+ * converted (alpha arrives as float32 already).  Whole chunks have a
+ * constant length, so conversion, formula and conversion back unroll into
+ * one pass of vector code.
+ */
+#define RK_HALF_UFUNC_LOOP(args, dims, steps, nin, half_inputs, f32_loop)          \
+    do {                                                                           \
+        float buffers_[4][RK_HALF_CHUNK];                                          \
+        char *chunk_args_[4];                                                      \
+        rk_intp chunk_steps_[4];                                                   \
+        const rk_intp n_ = (dims)[0];                                              \
+        for (rk_intp i0_ = 0; i0_ < n_; i0_ += RK_HALF_CHUNK) {                    \
+            const rk_intp m_ = n_ - i0_ < RK_HALF_CHUNK ? n_ - i0_ : RK_HALF_CHUNK; \
+            for (int op_ = 0; op_ < (nin); op_++) {                                \
+                const char *src_ = (args)[op_] + i0_ * (steps)[op_];               \
+                if ((half_inputs) & (1u << op_)) {                                 \
+                    rk_halves_to_floats(m_, src_, (steps)[op_], buffers_[op_]);    \
+                    chunk_args_[op_] = (char *)buffers_[op_];                      \
+                    chunk_steps_[op_] = (rk_intp)sizeof(float);                    \
+                }                                                                  \
+                else {                                                             \
+                    chunk_args_[op_] = (char *)src_;                               \
+                    chunk_steps_[op_] = (steps)[op_];                              \
+                }                                                                  \
+            }                                                                      \
+            chunk_args_[nin] = (char *)buffers_[nin];                              \
+            chunk_steps_[nin] = (rk_intp)sizeof(float);                            \
+            f32_loop(chunk_args_, &m_, chunk_steps_);                              \
+            rk_floats_to_halves(m_, buffers_[nin], (args)[nin] + i0_ * (steps)[nin], \
+                                (steps)[nin]);                                     \
+        }                                                                          \
+    } while (0)
 
 #endif
