@@ -1,9 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Compiled core of rectkern: the ufuncs and the fused kernel drivers.
 
-The Python layer (``rectkern._ops``) validates every argument before the
-drivers here run, so these take arrays whose shapes, dtypes, alignment and
-byte order are already known to be right.
+The drivers (run_*) take arrays whose shapes, dtypes, alignment and byte
+order are known to be right: checked by the fast paths at the end of this
+file for the plain call, or by rectkern._ops for everything else.
 """
 
 cimport numpy as cnp
@@ -439,6 +439,7 @@ cdef int walk(const Plan *plan, int nops, char **base, block_fn fn,
 
 
 cdef int float_code(cnp.ndarray a) except -1:
+    """Row of the kernel tables for a float dtype (RK_F16, RK_F32, RK_F64)."""
     cdef int t = cnp.PyArray_TYPE(a)
     if t == cnp.NPY_FLOAT16:
         return 0
@@ -449,12 +450,11 @@ cdef int float_code(cnp.ndarray a) except -1:
     raise TypeError(f"internal: unexpected dtype {a.dtype}")
 
 
-cdef int index_code(cnp.ndarray a) except -1:
+cdef int index_code(cnp.ndarray a) noexcept:
+    """Row of the kernel tables for an integer dtype (RK_U8 ... RK_I64)."""
     cdef int size = cnp.PyArray_ITEMSIZE(a)
-    cdef int code = {1: 0, 2: 1, 4: 2, 8: 3}[size]
-    if a.dtype.kind == "i":
-        code += 4
-    return code
+    cdef int code = 0 if size == 1 else 1 if size == 2 else 2 if size == 4 else 3
+    return code if cnp.PyTypeNum_ISUNSIGNED(cnp.PyArray_TYPE(a)) else code + 4
 
 
 cdef void load_strides(Strides *strides, int op, cnp.ndarray a) noexcept:
