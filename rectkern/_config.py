@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -16,7 +17,7 @@ OPS = ("relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
        "prelu", "prelu_backward", "maxout", "maxout_backward")
 
 
-def config():
+def config() -> dict[str, Any]:
     """The build and runtime configuration, as a dict.
 
     Returns
@@ -52,7 +53,7 @@ def config():
     }
 
 
-def show_config(file=None):
+def show_config(file: TextIO | None = None) -> None:
     """Print how rectkern was built and which kernels it runs.
 
     Like `numpy.show_config`: the version, the compiler and the flags of

@@ -8,9 +8,11 @@ checks here.
 from __future__ import annotations
 
 import operator
+from typing import Any, SupportsIndex
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
+from numpy.typing import ArrayLike, NDArray
 
 from . import _ext
 
@@ -155,7 +157,8 @@ def _compute_slopes(alpha, dtype):
 # PReLU
 # ---------------------------------------------------------------------------
 
-def prelu(x, alpha, axis=1, out=None):
+def prelu(x: ArrayLike, alpha: ArrayLike, axis: SupportsIndex = 1,
+          out: NDArray[Any] | None = None) -> NDArray[Any]:
     """Parametric ReLU: ``x > 0 ? x : alpha[c] * x`` with ``c`` the channel.
 
     Parameters
@@ -221,7 +224,8 @@ def prelu(x, alpha, axis=1, out=None):
     return _finish(y, result)
 
 
-def prelu_backward(dy, x, alpha, axis=1, out=None):
+def prelu_backward(dy: ArrayLike, x: ArrayLike, alpha: ArrayLike, axis: SupportsIndex = 1,
+                   out: NDArray[Any] | None = None) -> tuple[NDArray[Any], Any]:
     """Gradients of `prelu` with respect to its input and its slopes, in one pass.
 
     Parameters
@@ -302,7 +306,9 @@ def prelu_backward(dy, x, alpha, axis=1, out=None):
 # Maxout
 # ---------------------------------------------------------------------------
 
-def maxout(x, k, axis=1, out=None):
+def maxout(x: ArrayLike, k: SupportsIndex, axis: SupportsIndex = 1,
+           out: tuple[NDArray[Any] | None, NDArray[Any] | None] | None = None,
+           ) -> tuple[NDArray[Any], NDArray[Any]]:
     """Maxout: the maximum of each group of ``k`` along ``axis``, and where it is.
 
     Parameters
@@ -382,7 +388,9 @@ def maxout(x, k, axis=1, out=None):
     return _finish(y, y_result), _finish(idx, idx_result)
 
 
-def maxout_backward(dy, idx, k, axis=1, out=None):
+def maxout_backward(dy: ArrayLike, idx: ArrayLike, k: SupportsIndex,
+                    axis: SupportsIndex = 1, out: NDArray[Any] | None = None,
+                    ) -> NDArray[Any]:
     """Gradient of `maxout`: ``dy`` sent back to the position ``idx`` picked.
 
     Parameters

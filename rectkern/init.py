@@ -12,8 +12,14 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+from typing import Any, Sequence, SupportsIndex, Union
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+# What the public functions take: a shape like NumPy's, an rng argument.
+ShapeLike = Union[SupportsIndex, Sequence[SupportsIndex]]
+RngLike = Union[None, int, np.random.Generator]
 
 __all__ = [
     "fans",
@@ -32,7 +38,7 @@ _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64
 _GAIN_NAMES = ("linear", "identity", "relu", "leaky_relu", "prelu", "abs")
 
 
-def _normalize_shape(shape, func: str) -> tuple[int, ...]:
+def _normalize_shape(shape: ShapeLike, func: str) -> tuple[int, ...]:
     # Same convention as NumPy: a bare integer means a 1-d shape.
     try:
         dims = (operator.index(shape),)
@@ -48,7 +54,7 @@ def _normalize_shape(shape, func: str) -> tuple[int, ...]:
     return dims
 
 
-def _fans(shape, func: str) -> tuple[int, int]:
+def _fans(shape: ShapeLike, func: str) -> tuple[int, int]:
     dims = _normalize_shape(shape, func)
     if len(dims) < 2:
         raise ValueError(f"{func}: shape must have at least 2 dimensions, got {dims}")
@@ -56,7 +62,7 @@ def _fans(shape, func: str) -> tuple[int, int]:
     return dims[1] * receptive, dims[0] * receptive
 
 
-def _nonzero_fans(shape, func: str) -> tuple[int, int]:
+def _nonzero_fans(shape: ShapeLike, func: str) -> tuple[int, int]:
     fan_in, fan_out = _fans(shape, func)
     # A zero fan means an empty layer; refuse rather than divide by zero.
     if fan_in == 0 or fan_out == 0:
@@ -67,7 +73,7 @@ def _nonzero_fans(shape, func: str) -> tuple[int, int]:
     return fan_in, fan_out
 
 
-def _real(value, name: str, func: str) -> float:
+def _real(value: object, name: str, func: str) -> float:
     # float() would also accept strings such as "0.25"; only take numbers.
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{func}: {name} must be a real number, got {value!r}")
@@ -77,7 +83,7 @@ def _real(value, name: str, func: str) -> float:
     return out
 
 
-def _he_std(shape, a, mode, func: str) -> float:
+def _he_std(shape: ShapeLike, a: float, mode: str, func: str) -> float:
     a = _real(a, "a", func)
     if mode not in _MODES:
         raise ValueError(f"{func}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
@@ -86,7 +92,7 @@ def _he_std(shape, a, mode, func: str) -> float:
     return math.sqrt(2.0 / ((1.0 + a * a) * fan))
 
 
-def _xavier_args(shape, gain, func: str) -> tuple[float, int, tuple[int, ...]]:
+def _xavier_args(shape: ShapeLike, gain: float, func: str) -> tuple[float, int, tuple[int, ...]]:
     gain = _real(gain, "gain", func)
     if gain < 0:
         raise ValueError(f"{func}: gain must be non-negative, got {gain!r}")
@@ -94,7 +100,7 @@ def _xavier_args(shape, gain, func: str) -> tuple[float, int, tuple[int, ...]]:
     return gain, fan_in + fan_out, _normalize_shape(shape, func)
 
 
-def _generator(rng, func: str) -> np.random.Generator:
+def _generator(rng: RngLike, func: str) -> np.random.Generator:
     if rng is None or isinstance(rng, np.random.Generator):
         return np.random.default_rng(rng)
     # bool is an int subclass, but a boolean seed is almost certainly a mistake.
@@ -108,7 +114,7 @@ def _generator(rng, func: str) -> np.random.Generator:
     return np.random.default_rng(int(rng))
 
 
-def _float_dtype(dtype, func: str) -> np.dtype:
+def _float_dtype(dtype: DTypeLike, func: str) -> np.dtype[Any]:
     try:
         dt = np.dtype(dtype)
     except TypeError:
@@ -122,19 +128,21 @@ def _float_dtype(dtype, func: str) -> np.dtype:
 
 # Sampling always happens in float64 so a seed gives the same values (up to
 # rounding) whatever the requested dtype.
-def _draw_normal(shape, std, rng, dtype, func: str) -> np.ndarray:
+def _draw_normal(shape: tuple[int, ...], std: float, rng: RngLike, dtype: DTypeLike,
+                 func: str) -> NDArray[Any]:
     gen = _generator(rng, func)
     dt = _float_dtype(dtype, func)
     return (gen.standard_normal(shape) * std).astype(dt, copy=False)
 
 
-def _draw_uniform(shape, bound, rng, dtype, func: str) -> np.ndarray:
+def _draw_uniform(shape: tuple[int, ...], bound: float, rng: RngLike, dtype: DTypeLike,
+                  func: str) -> NDArray[Any]:
     gen = _generator(rng, func)
     dt = _float_dtype(dtype, func)
     return gen.uniform(-bound, bound, shape).astype(dt, copy=False)
 
 
-def fans(shape) -> tuple[int, int]:
+def fans(shape: ShapeLike) -> tuple[int, int]:
     """Return the fan-in and fan-out of a weight tensor.
 
     Parameters
@@ -232,7 +240,7 @@ def gain(nonlinearity: str = "relu", a: float = 0.0) -> float:
     return math.sqrt(2.0 / (1.0 + a * a))
 
 
-def he_std(shape, a: float = 0.0, mode: str = "fan_in") -> float:
+def he_std(shape: ShapeLike, a: float = 0.0, mode: str = "fan_in") -> float:
     """Return the He (Kaiming) standard deviation for a weight tensor.
 
     Parameters
@@ -283,13 +291,13 @@ def he_std(shape, a: float = 0.0, mode: str = "fan_in") -> float:
 
 
 def he_normal(
-    shape,
+    shape: ShapeLike,
     a: float = 0.0,
     mode: str = "fan_in",
     *,
-    rng=None,
-    dtype=np.float64,
-) -> np.ndarray:
+    rng: RngLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[Any]:
     """Draw weights from the He (Kaiming) normal distribution.
 
     Parameters
@@ -341,13 +349,13 @@ def he_normal(
 
 
 def he_uniform(
-    shape,
+    shape: ShapeLike,
     a: float = 0.0,
     mode: str = "fan_in",
     *,
-    rng=None,
-    dtype=np.float64,
-) -> np.ndarray:
+    rng: RngLike = None,
+    dtype: DTypeLike = np.float64,
+) -> NDArray[Any]:
     """Draw weights from the He (Kaiming) uniform distribution.
 
     Parameters
@@ -398,7 +406,8 @@ def he_uniform(
     )
 
 
-def xavier_normal(shape, gain: float = 1.0, *, rng=None, dtype=np.float64) -> np.ndarray:
+def xavier_normal(shape: ShapeLike, gain: float = 1.0, *, rng: RngLike = None,
+                  dtype: DTypeLike = np.float64) -> NDArray[Any]:
     """Draw weights from the Glorot (Xavier) normal distribution.
 
     Parameters
@@ -444,7 +453,8 @@ def xavier_normal(shape, gain: float = 1.0, *, rng=None, dtype=np.float64) -> np
     return _draw_normal(dims, g * math.sqrt(2.0 / fan_sum), rng, dtype, "xavier_normal")
 
 
-def xavier_uniform(shape, gain: float = 1.0, *, rng=None, dtype=np.float64) -> np.ndarray:
+def xavier_uniform(shape: ShapeLike, gain: float = 1.0, *, rng: RngLike = None,
+                   dtype: DTypeLike = np.float64) -> NDArray[Any]:
     """Draw weights from the Glorot (Xavier) uniform distribution.
 
     Parameters

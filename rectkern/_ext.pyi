@@ -1,0 +1,34 @@
+# Types of the compiled module rectkern._ext.
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+relu: np.ufunc
+relu_backward: np.ufunc
+leaky_relu: np.ufunc
+leaky_relu_backward: np.ufunc
+
+LEVELS: tuple[str, ...]
+LEVEL: str
+CPU_LEVEL: str
+CPU_FEATURES: str
+COMPILER: str
+BUILD_FLAGS: dict[str, str]
+REQUESTED_LEVEL: str
+HALF_CONVERSION: str
+
+def activation_dtype(func: str, arg: str, dtype: np.dtype[Any]) -> np.dtype[Any]: ...
+def run_prelu(x: NDArray[Any], alpha: NDArray[Any], y: NDArray[Any], axis: int) -> None: ...
+def run_prelu_backward(dy: NDArray[Any], x: NDArray[Any], alpha: NDArray[Any],
+                       dx: NDArray[Any], axis: int, dalpha: NDArray[np.float64]) -> None: ...
+def run_maxout(x: NDArray[Any], k: int, axis: int, y: NDArray[Any],
+               idx: NDArray[Any]) -> None: ...
+def run_maxout_backward(dy: NDArray[Any], idx: NDArray[Any], k: int, axis: int,
+                        dx: NDArray[Any]) -> bool: ...
+def prelu_fast(x: object, alpha: object, axis: object, out: object) -> Any: ...
+def prelu_backward_fast(dy: object, x: object, alpha: object, axis: object,
+                        out: object) -> Any: ...
+def maxout_fast(x: object, k: object, axis: object, out: object) -> Any: ...
+def maxout_backward_fast(dy: object, idx: object, k: object, axis: object,
+                         out: object) -> Any: ...
