@@ -599,49 +599,45 @@ cdef void group_strides(Strides *strides, cnp.ndarray full, int axis, rk_intp k,
     strides.of[0][axis] *= k
 
 
-def run_maxout(cnp.ndarray x, rk_intp k, int axis, cnp.ndarray y, cnp.ndarray idx):
-    """y, idx (shape of x with axis divided by k) from x, in one pass."""
+cdef int walk_groups(cnp.ndarray grouped, cnp.ndarray values, cnp.ndarray idx,
+                     rk_intp k, int axis, block_fn fn, MaxoutCtx *ctx):
+    """Walk maxout's operands: grouped (x or dx, axis k times longer), then
+    values (y or dy) and idx; returns the first nonzero block status."""
     cdef Plan plan
-    cdef MaxoutCtx ctx
     cdef Strides strides
     cdef char *base[MAX_OPS]
-    if cnp.PyArray_SIZE(y) == 0:
-        return
-    group_strides(&strides, x, axis, k, &ctx.member_stride)
-    load_strides(&strides, 1, y)
+    cdef int status
+    group_strides(&strides, grouped, axis, k, &ctx.member_stride)
+    load_strides(&strides, 1, values)
     load_strides(&strides, 2, idx)
-    make_plan(&plan, cnp.PyArray_NDIM(y), cnp.PyArray_DIMS(y), axis, 3, &strides)
-    ctx.forward = kernels.maxout[float_code(x)][index_code(idx)]
+    make_plan(&plan, cnp.PyArray_NDIM(values), cnp.PyArray_DIMS(values), axis, 3,
+              &strides)
     ctx.k = k
-    base[0] = <char *>cnp.PyArray_DATA(x)
-    base[1] = <char *>cnp.PyArray_DATA(y)
+    base[0] = <char *>cnp.PyArray_DATA(grouped)
+    base[1] = <char *>cnp.PyArray_DATA(values)
     base[2] = <char *>cnp.PyArray_DATA(idx)
     with nogil:
-        walk(&plan, 3, base, maxout_block, &ctx)
+        status = walk(&plan, 3, base, fn, ctx)
+    return status
+
+
+def run_maxout(cnp.ndarray x, rk_intp k, int axis, cnp.ndarray y, cnp.ndarray idx):
+    """y, idx (shape of x with axis divided by k) from x, in one pass."""
+    cdef MaxoutCtx ctx
+    if cnp.PyArray_SIZE(y) == 0:
+        return
+    ctx.forward = kernels.maxout[float_code(x)][index_code(idx)]
+    walk_groups(x, y, idx, k, axis, maxout_block, &ctx)
 
 
 def run_maxout_backward(cnp.ndarray dy, cnp.ndarray idx, rk_intp k, int axis,
                         cnp.ndarray dx):
     """Write all of dx from dy and idx; False if an idx value is not in 0..k-1."""
-    cdef Plan plan
     cdef MaxoutCtx ctx
-    cdef Strides strides
-    cdef char *base[MAX_OPS]
-    cdef int status
     if cnp.PyArray_SIZE(dx) == 0:
         return True
-    group_strides(&strides, dx, axis, k, &ctx.member_stride)
-    load_strides(&strides, 1, dy)
-    load_strides(&strides, 2, idx)
-    make_plan(&plan, cnp.PyArray_NDIM(dy), cnp.PyArray_DIMS(dy), axis, 3, &strides)
     ctx.backward = kernels.maxout_backward[float_code(dx)][index_code(idx)]
-    ctx.k = k
-    base[0] = <char *>cnp.PyArray_DATA(dx)
-    base[1] = <char *>cnp.PyArray_DATA(dy)
-    base[2] = <char *>cnp.PyArray_DATA(idx)
-    with nogil:
-        status = walk(&plan, 3, base, maxout_backward_block, &ctx)
-    return status == 0
+    return walk_groups(dx, dy, idx, k, axis, maxout_backward_block, &ctx) == 0
 
 
 # ---------------------------------------------------------------------------
