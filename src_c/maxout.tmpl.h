@@ -1,11 +1,11 @@
 /*
  * Maxout kernels for one (float dtype, index dtype) pair; see rectkern.h.
- * Included through rk_foreach_float.h -> rk_foreach_index.h (maxout.c).
+ * Included through rk_foreach_float.h -> rk_foreach_index.h (kernels.c).
  *
  * y is the winning element as stored (so -0.0 keeps its sign), idx its
- * offset inside the group.  As in elementwise.tmpl.h,
- * each loop is an inline function called with constant unit strides on
- * contiguous rows, so that the compiler vectorises it.
+ * offset inside the group.  As in elementwise.tmpl.h, each loop is an
+ * inline function called with constant unit strides on contiguous rows,
+ * so that the compiler vectorises it.
  */
 #define RK_FN(name) RK_CAT3(name, RK_SUF, RK_ISUF)
 #define RK_ROW(name) RK_CAT(name, RK_SUF)         /* rows.tmpl.h, per float dtype */
