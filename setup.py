@@ -16,7 +16,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-# No -march/-mcpu and no -ffast-math: a wheel must run on any CPU of its
+# No -march/-mcpu and no fast-math options: a wheel must run on any CPU of its
 # architecture, and NaN and signed-zero semantics are part of the contract.
 # -fno-trapping-math (clang's and MSVC's default, not gcc's) changes no
 # result: it lets gcc turn the kernels' selects into vector blends.

@@ -736,6 +736,15 @@ cdef object plain_out(object out, cnp.ndarray like, int type_num, rk_intp *dims,
     return out
 
 
+cdef object output_like(object out, cnp.ndarray x, tuple inputs):
+    """An output of x's shape and dtype: out if it can be written directly
+    (x itself included), a new array in x's memory order if out is None,
+    else None."""
+    if out is None:
+        return PyArray_NewLikeArray(x, cnp.NPY_KEEPORDER, NULL, 0)
+    return plain_out(out, x, cnp.PyArray_TYPE(x), cnp.PyArray_DIMS(x), inputs, True)
+
+
 cdef object new_like(cnp.ndarray like, int type_num, rk_intp *dims):
     """An empty array of dims in like's memory order (C or Fortran), or None
     for other orders (the checked way then allocates)."""
@@ -802,10 +811,7 @@ def prelu_fast(x, alpha, axis, out):
     s = plain_slopes(alpha, <cnp.ndarray>x, axis)
     if s is None:
         return None
-    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>x)
-    cdef rk_intp *dims = cnp.PyArray_DIMS(<cnp.ndarray>x)
-    y = (PyArray_NewLikeArray(x, cnp.NPY_KEEPORDER, NULL, 0) if out is None
-         else plain_out(out, x, t, dims, (x,), True))
+    y = output_like(out, x, (x,))
     if y is None:
         return None
     _run_prelu(x, s.values, y, s.axis)
@@ -824,10 +830,7 @@ def prelu_backward_fast(dy, x, alpha, axis, out):
     s = plain_slopes(alpha, <cnp.ndarray>x, axis)
     if s is None:
         return None
-    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>x)
-    cdef rk_intp *dims = cnp.PyArray_DIMS(<cnp.ndarray>x)
-    dx = (PyArray_NewLikeArray(x, cnp.NPY_KEEPORDER, NULL, 0) if out is None
-          else plain_out(out, x, t, dims, (dy, x), True))
+    dx = output_like(out, x, (dy, x))
     if dx is None:
         return None
     if type(alpha) is float:
