@@ -79,7 +79,26 @@ static void RK_FN(rk_prelu)(const rk_block *block,
     const RK_COMP_T *RK_RESTRICT alpha = (const RK_COMP_T *)alpha_;
     const int rows_contiguous = x_s[2] == RK_ISIZE && y_s[2] == RK_ISIZE;
     const int channels_contiguous = x_s[1] == RK_ISIZE && y_s[1] == RK_ISIZE;
-    for (rk_intp o = 0; o < block->n_outer; o++) {
+    rk_intp o = 0;
+#if RK_IS_HALF
+    /* float16, channels last, rows continuing one another: convert and run
+     * several rows per call against alpha tiled as often, so the chunked
+     * conversion does not pay its way per short row */
+    const rk_intp n_chan = block->n_chan;
+    if (block->n_inner == 1 && channels_contiguous && 2 * n_chan <= RK_HALF_CHUNK
+        && x_s[0] == n_chan * RK_ISIZE && y_s[0] == n_chan * RK_ISIZE) {
+        float tiled[RK_HALF_CHUNK];
+        const rk_intp rows = RK_HALF_CHUNK / n_chan;
+        for (rk_intp i = 0; i < rows * n_chan; i++) {
+            tiled[i] = alpha[i % n_chan];
+        }
+        for (; o + rows <= block->n_outer; o += rows) {
+            RK_FN(prelu_channels)(rows * n_chan, x + o * x_s[0], RK_ISIZE,
+                                  y + o * y_s[0], RK_ISIZE, tiled);
+        }
+    }
+#endif
+    for (; o < block->n_outer; o++) {
         const char *x_o = x + o * x_s[0];
         char *y_o = y + o * y_s[0];
         if (block->n_inner == 1) {
