@@ -242,8 +242,9 @@ RK_INLINE void RK_FN(scatter_small_groups)(rk_intp n, int k, const char *dy,
     const RK_INDEX_T *at = (const RK_INDEX_T *)(const void *)idx;
     RK_STORE_T *out = (RK_STORE_T *)(void *)dx;
     for (rk_intp i = 0; i < n; i++) {
+        RK_STORE_T gv = g[i];           /* loaded once, not under a mask */
         for (int j = 0; j < k; j++) {
-            out[i * k + j] = at[i] == (RK_INDEX_T)j ? g[i] : (RK_STORE_T)0;
+            out[i * k + j] = at[i] == (RK_INDEX_T)j ? gv : (RK_STORE_T)0;
         }
     }
 }
