@@ -66,13 +66,35 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
         const rk_intp n_pairs = m * k / 2;
         const RK_COMP_T *v = RK_ROW(row_values)(m * k, x + g0 * k * RK_ISIZE,
                                                RK_ISIZE, buf);
+        RK_STORE_T *yy = RK_AT(RK_STORE_T, y, g0 * RK_ISIZE);
+        RK_INDEX_T *ii = RK_AT(RK_INDEX_T, idx, g0 * RK_IDX_SIZE);
+        /* the last round writes y and idx itself (float32 / float64) */
+        const int direct = !RK_IS_HALF;
         RK_COMP_T *first = k == 2 ? best : pair;
         RK_LANE_T *first_j = k == 2 ? best_j : pair_j;
+        if (k == 2 && direct) {
+            for (rk_intp i = 0; i < n_pairs; i++) {
+                RK_COMP_T a = v[2 * i], b = v[2 * i + 1];
+                int take = RK_BEATS(b, a);
+                yy[i] = take ? b : a;
+                ii[i] = (RK_INDEX_T)take;
+            }
+            continue;
+        }
         for (rk_intp i = 0; i < n_pairs; i++) {
             RK_COMP_T a = v[2 * i], b = v[2 * i + 1];
             int take = RK_BEATS(b, a);
             first[i] = take ? b : a;
             first_j[i] = (RK_LANE_T)take;
+        }
+        if (k == 4 && direct) {
+            for (rk_intp g = 0; g < m; g++) {
+                RK_COMP_T a = pair[2 * g], b = pair[2 * g + 1];
+                int take = RK_BEATS(b, a);
+                yy[g] = take ? b : a;
+                ii[g] = (RK_INDEX_T)(take ? pair_j[2 * g + 1] + 2 : pair_j[2 * g]);
+            }
+            continue;
         }
         if (k == 4) {
             for (rk_intp g = 0; g < m; g++) {
