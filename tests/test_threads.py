@@ -1,0 +1,57 @@
+"""Calls from many threads at once on shared read-only inputs give the serial bits."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import rectkern as rk
+
+from ._arrays import array, assert_same
+
+N_THREADS = 8
+
+
+def _calls(dtype):
+    x = array(dtype, (4, 16, 33, 9), "F")
+    dy = array(dtype, (4, 16, 33, 9), seed=1)
+    alpha = np.linspace(-1, 1, 16)
+    _, idx = rk.maxout(x, 4)
+    dy_groups = array(dtype, idx.shape, seed=2)
+    return {
+        "relu": lambda: [rk.relu(x)],
+        "leaky_relu_backward": lambda: [rk.leaky_relu_backward(dy, x, 0.1)],
+        "prelu": lambda: [rk.prelu(x, alpha)],
+        "prelu_backward": lambda: list(rk.prelu_backward(dy, x, alpha)),
+        "prelu_backward_nhwc": lambda: list(rk.prelu_backward(dy, x, alpha[:9], axis=-1)),
+        "maxout": lambda: list(rk.maxout(x, 4)),
+        "maxout_backward": lambda: [rk.maxout_backward(dy_groups, idx, 4)],
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_threads_give_the_serial_bits(dtype):
+    calls = _calls(dtype)
+    serial = {name: call() for name, call in calls.items()}
+    results, errors = [], []
+    start = threading.Barrier(N_THREADS)
+
+    def worker():
+        try:
+            start.wait()
+            for _ in range(3):
+                results.append({name: call() for name, call in calls.items()})
+        except Exception as exc:          # reported below, in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(N_THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 3 * N_THREADS
+    for result in results:
+        for name, outputs in result.items():
+            for got, expected in zip(outputs, serial[name]):
+                assert_same(got, expected)
