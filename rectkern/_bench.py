@@ -66,11 +66,8 @@ def cases(dtype, shape, layout="NCHW", seed=0):
     # the limits move bytes of the same size as the op (dx's size for
     # maxout_backward, which is x's), between arrays of their own
     src, other, dst = np.ones_like(x), np.ones_like(x), np.empty_like(x)
-    copy_limit = lambda: np.copyto(dst, src)              # noqa: E731
-    add_limit = lambda: np.add(src, other, out=dst)       # noqa: E731
-
-    def limit(kind, like):
-        return copy_limit if kind == "copy" else add_limit
+    copy = (lambda: np.copyto(dst, src), "copy")           # (limit, limit_name)
+    add = (lambda: np.add(src, other, out=dst), "add")
 
     def numpy_prelu_backward():
         dx = np.where(x > 0, dy, a * dy)
@@ -82,23 +79,23 @@ def cases(dtype, shape, layout="NCHW", seed=0):
 
     result = [
         Case("relu", lambda: rk.relu(x, out=out), lambda: np.maximum(x, 0, out=out),
-             lambda: np.where(x > 0, x, 0), limit("copy", x), "copy",
+             lambda: np.where(x > 0, x, 0), *copy,
              lambda r: _same(r, ref.relu(x))),
         Case("relu_backward", lambda: rk.relu_backward(dy, x, out=out),
              lambda: np.multiply(dy, x > 0, out=out), lambda: np.where(x > 0, dy, 0),
-             limit("add", x), "add", lambda r: _same(r, ref.relu_backward(dy, x))),
+             *add, lambda r: _same(r, ref.relu_backward(dy, x))),
         Case("leaky_relu", lambda: rk.leaky_relu(x, 0.01, out=out),
              lambda: np.maximum(x, x * slope, out=out),
-             lambda: np.where(x > 0, x, x * slope), limit("copy", x), "copy",
+             lambda: np.where(x > 0, x, x * slope), *copy,
              lambda r: _same(r, ref.leaky_relu(x, 0.01))),
         Case("leaky_relu_backward", lambda: rk.leaky_relu_backward(dy, x, 0.01, out=out),
-             lambda: np.where(x > 0, dy, dy * slope), None, limit("add", x), "add",
+             lambda: np.where(x > 0, dy, dy * slope), None, *add,
              lambda r: _same(r, ref.leaky_relu_backward(dy, x, 0.01))),
         Case("prelu", lambda: rk.prelu(x, alpha, axis=axis, out=out),
-             lambda: np.where(x > 0, x, a * x), None, limit("copy", x), "copy",
+             lambda: np.where(x > 0, x, a * x), None, *copy,
              lambda r: _same(r, ref.prelu(x, alpha, axis=axis))),
         Case("prelu_backward", lambda: rk.prelu_backward(dy, x, alpha, axis=axis, out=out),
-             numpy_prelu_backward, None, limit("add", x), "add", twin_prelu_backward),
+             numpy_prelu_backward, None, *add, twin_prelu_backward),
     ]
     for k in (2, 4):
         if shape[axis] % k:
@@ -121,12 +118,12 @@ def cases(dtype, shape, layout="NCHW", seed=0):
         result += [
             Case(f"maxout k={k}",
                  lambda y=y, idx=idx, k=k: rk.maxout(x, k, axis=axis, out=(y, idx)),
-                 numpy_maxout, None, limit("copy", x), "copy",
+                 numpy_maxout, None, *copy,
                  lambda r, k=k: all(_same(p, q) for p, q in zip(r, ref.maxout(x, k, axis)))),
             Case(f"maxout_backward k={k}",
                  lambda dy_k=dy_k, idx=idx, k=k: rk.maxout_backward(dy_k, idx, k, axis=axis,
                                                                     out=out),
-                 numpy_maxout_backward, None, limit("copy", x), "copy",
+                 numpy_maxout_backward, None, *copy,
                  lambda r, dy_k=dy_k, idx=idx, k=k: _same(
                      r, ref.maxout_backward(dy_k, idx, k, axis=axis))),
         ]

@@ -855,6 +855,14 @@ cdef int index_type(rk_intp k):
     return cnp.NPY_UINT64
 
 
+def index_dtype(k):
+    """maxout's idx dtype for groups of k (an int >= 1), or None if no
+    unsigned dtype holds k - 1."""
+    if k > 2**64:
+        return None
+    return cnp.PyArray_DescrFromType(index_type(min(k, 2**62)))
+
+
 def maxout_fast(x, k, axis, out):
     """maxout's plain case, or None."""
     cdef rk_intp dims[MAX_DIMS]

@@ -140,10 +140,10 @@ def _finish(work, result):
 
 def _index_dtype(func, k):
     """The smallest unsigned dtype holding 0 .. k-1."""
-    for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
-        if k - 1 <= np.iinfo(dtype).max:
-            return np.dtype(dtype)
-    raise ValueError(f"{func}: k must be at most 2**64, got {k}")
+    dtype = _ext.index_dtype(k)
+    if dtype is None:
+        raise ValueError(f"{func}: k must be at most 2**64, got {k}")
+    return dtype
 
 
 def _compute_slopes(alpha, dtype):

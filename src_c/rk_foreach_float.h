@@ -19,14 +19,7 @@
 #define RK_LOAD(s) (s)
 #define RK_TO_STORE(v) (v)
 #include RK_TEMPLATE
-#undef RK_SUF
-#undef RK_IS_HALF
-#undef RK_STORE_T
-#undef RK_COMP_T
-#undef RK_LANE_T
-#undef RK_LANE_MAX
-#undef RK_LOAD
-#undef RK_TO_STORE
+#include "rk_foreach_float_end.h"
 
 #define RK_SUF f64
 #define RK_IS_HALF 0
@@ -37,14 +30,7 @@
 #define RK_LOAD(s) (s)
 #define RK_TO_STORE(v) (v)
 #include RK_TEMPLATE
-#undef RK_SUF
-#undef RK_IS_HALF
-#undef RK_STORE_T
-#undef RK_COMP_T
-#undef RK_LANE_T
-#undef RK_LANE_MAX
-#undef RK_LOAD
-#undef RK_TO_STORE
+#include "rk_foreach_float_end.h"
 
 #define RK_SUF f16
 #define RK_IS_HALF 1
@@ -55,11 +41,4 @@
 #define RK_LOAD(s) rk_half_to_float(s)
 #define RK_TO_STORE(v) rk_float_to_half(v)
 #include RK_TEMPLATE
-#undef RK_SUF
-#undef RK_IS_HALF
-#undef RK_STORE_T
-#undef RK_COMP_T
-#undef RK_LANE_T
-#undef RK_LANE_MAX
-#undef RK_LOAD
-#undef RK_TO_STORE
+#include "rk_foreach_float_end.h"
