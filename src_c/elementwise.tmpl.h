@@ -28,7 +28,7 @@ RK_INLINE void RK_FN(relu_run)(rk_intp n, const char *x, rk_intp sx,
     }
 }
 
-static void RK_FN(relu_loop)(char **args, const rk_intp *dims, const rk_intp *steps)
+RK_INLINE void RK_FN(relu_loop)(char **args, const rk_intp *dims, const rk_intp *steps)
 {
     if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE) {
         RK_FN(relu_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE);
@@ -48,7 +48,7 @@ RK_INLINE void RK_FN(relu_backward_run)(rk_intp n, const char *dy, rk_intp sdy,
     }
 }
 
-static void RK_FN(relu_backward_loop)(char **args, const rk_intp *dims,
+RK_INLINE void RK_FN(relu_backward_loop)(char **args, const rk_intp *dims,
                                       const rk_intp *steps)
 {
     if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE && steps[2] == RK_ISIZE) {
@@ -72,7 +72,7 @@ RK_INLINE void RK_FN(leaky_relu_run)(rk_intp n, const char *x, rk_intp sx,
     }
 }
 
-static void RK_FN(leaky_relu_loop)(char **args, const rk_intp *dims,
+RK_INLINE void RK_FN(leaky_relu_loop)(char **args, const rk_intp *dims,
                                    const rk_intp *steps)
 {
     const int contiguous = steps[0] == RK_ISIZE && steps[2] == RK_ISIZE;
@@ -101,7 +101,7 @@ RK_INLINE void RK_FN(leaky_relu_backward_run)(
     }
 }
 
-static void RK_FN(leaky_relu_backward_loop)(char **args, const rk_intp *dims,
+RK_INLINE void RK_FN(leaky_relu_backward_loop)(char **args, const rk_intp *dims,
                                             const rk_intp *steps)
 {
     const int contiguous =
@@ -128,9 +128,124 @@ static void RK_FN(leaky_relu_backward_loop)(char **args, const rk_intp *dims,
 #undef RK_PUT
 #undef RK_GET_ALPHA
 #else
+/*
+ * float16: contiguous runs go a vector block at a time through the float32
+ * run functions (RK_HALF_BLOCK, rk_half.h), so each element is read and
+ * written once; strided runs and the last partial block go by chunks
+ * through the float32 loops.  Each *_blocks function returns how many
+ * elements it did (none when the run is not contiguous).
+ */
+#define RK_BLOCK_IN(p, i, buf) rk_half_block_to_floats((p) + 2 * (i), buf)
+#define RK_BLOCK_OUT(buf, p, i) rk_floats_to_half_block(buf, (p) + 2 * (i))
+
+RK_INLINE rk_intp relu_blocks_f16(char **args, const rk_intp *dims, const rk_intp *steps)
+{
+    rk_intp i = 0;
+    if (steps[0] != 2 || steps[1] != 2) {
+        return 0;
+    }
+    for (; i + RK_HALF_BLOCK <= dims[0]; i += RK_HALF_BLOCK) {
+        float xb[RK_HALF_BLOCK], yb[RK_HALF_BLOCK];
+        RK_BLOCK_IN(args[0], i, xb);
+        relu_run_f32(RK_HALF_BLOCK, (const char *)xb, 4, (char *)yb, 4);
+        RK_BLOCK_OUT(yb, args[1], i);
+    }
+    return i;
+}
+
+RK_INLINE rk_intp relu_backward_blocks_f16(char **args, const rk_intp *dims,
+                                           const rk_intp *steps)
+{
+    rk_intp i = 0;
+    if (steps[0] != 2 || steps[1] != 2 || steps[2] != 2) {
+        return 0;
+    }
+    for (; i + RK_HALF_BLOCK <= dims[0]; i += RK_HALF_BLOCK) {
+        float gb[RK_HALF_BLOCK], xb[RK_HALF_BLOCK], db[RK_HALF_BLOCK];
+        RK_BLOCK_IN(args[0], i, gb);
+        RK_BLOCK_IN(args[1], i, xb);
+        relu_backward_run_f32(RK_HALF_BLOCK, (const char *)gb, 4, (const char *)xb, 4,
+                              (char *)db, 4);
+        RK_BLOCK_OUT(db, args[2], i);
+    }
+    return i;
+}
+
+/* alpha (float32) is one value (step 0) or one per element (step 4): each
+ * a constant step, so that the block's loop vectorises. */
+RK_INLINE rk_intp leaky_relu_blocks_at(rk_intp n, const char *x, const char *a,
+                                       rk_intp sa, char *y)
+{
+    rk_intp i = 0;
+    for (; i + RK_HALF_BLOCK <= n; i += RK_HALF_BLOCK) {
+        float xb[RK_HALF_BLOCK], yb[RK_HALF_BLOCK];
+        RK_BLOCK_IN(x, i, xb);
+        leaky_relu_run_f32(RK_HALF_BLOCK, (const char *)xb, 4, a + i * sa, sa,
+                           (char *)yb, 4);
+        RK_BLOCK_OUT(yb, y, i);
+    }
+    return i;
+}
+
+RK_INLINE rk_intp leaky_relu_blocks_f16(char **args, const rk_intp *dims,
+                                        const rk_intp *steps)
+{
+    if (steps[0] != 2 || steps[2] != 2) {
+        return 0;
+    }
+    if (steps[1] == 0) {
+        return leaky_relu_blocks_at(dims[0], args[0], args[1], 0, args[2]);
+    }
+    if (steps[1] == 4) {
+        return leaky_relu_blocks_at(dims[0], args[0], args[1], 4, args[2]);
+    }
+    return 0;
+}
+
+RK_INLINE rk_intp leaky_relu_backward_blocks_at(rk_intp n, const char *dy, const char *x,
+                                                const char *a, rk_intp sa, char *dx)
+{
+    rk_intp i = 0;
+    for (; i + RK_HALF_BLOCK <= n; i += RK_HALF_BLOCK) {
+        float gb[RK_HALF_BLOCK], xb[RK_HALF_BLOCK], db[RK_HALF_BLOCK];
+        RK_BLOCK_IN(dy, i, gb);
+        RK_BLOCK_IN(x, i, xb);
+        leaky_relu_backward_run_f32(RK_HALF_BLOCK, (const char *)gb, 4, (const char *)xb, 4,
+                                    a + i * sa, sa, (char *)db, 4);
+        RK_BLOCK_OUT(db, dx, i);
+    }
+    return i;
+}
+
+RK_INLINE rk_intp leaky_relu_backward_blocks_f16(char **args, const rk_intp *dims,
+                                                 const rk_intp *steps)
+{
+    if (steps[0] != 2 || steps[1] != 2 || steps[3] != 2) {
+        return 0;
+    }
+    if (steps[2] == 0) {
+        return leaky_relu_backward_blocks_at(dims[0], args[0], args[1], args[2], 0, args[3]);
+    }
+    if (steps[2] == 4) {
+        return leaky_relu_backward_blocks_at(dims[0], args[0], args[1], args[2], 4, args[3]);
+    }
+    return 0;
+}
+
+#undef RK_BLOCK_IN
+#undef RK_BLOCK_OUT
+
 /* which inputs are float16: alpha (the last input of leaky_relu*) is float32 */
-#define RK_RUN(op, nin, half_inputs) \
-    RK_HALF_UFUNC_LOOP(args, dims, steps, nin, half_inputs, op##_loop_f32)
+#define RK_RUN(op, nin, half_inputs)                                               \
+    do {                                                                           \
+        const rk_intp done_ = op##_blocks_f16(args, dims, steps);                  \
+        const rk_intp rest_ = dims[0] - done_;                                     \
+        char *rest_args_[nin + 1];                                                 \
+        for (int op_ = 0; op_ <= (nin); op_++) {                                   \
+            rest_args_[op_] = args[op_] + done_ * steps[op_];                      \
+        }                                                                          \
+        RK_HALF_UFUNC_LOOP(rest_args_, &rest_, steps, nin, half_inputs, op##_loop_f32); \
+    } while (0)
 #endif
 
 /* The ufunc loops NumPy calls: the floating-point flags are left as they

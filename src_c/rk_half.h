@@ -5,9 +5,15 @@
  * level uses the software conversions of rk_dtypes.h, which are exact and
  * round to nearest even just the same, so all levels give the same bits.
  *
- * float16 kernels convert a chunk of each operand into float32 buffers of
- * RK_HALF_CHUNK elements, run the float32 kernel on them, and convert the
- * result back (RK_HALF_UFUNC_LOOP, and the row adapters of the templates).
+ * float16 kernels run the float32 kernels on converted values.  Contiguous
+ * data goes a vector block of RK_HALF_BLOCK elements at a time: the block
+ * is converted into a small buffer, the float32 loop runs on it with that
+ * constant length, and its result is converted back, so that the compiler
+ * keeps all three in registers and the data makes one pass.  Strided data
+ * and the ends of runs go by chunks of RK_HALF_CHUNK elements: each
+ * operand's chunk converted into a buffer, the float32 kernel run on the
+ * buffers, the result converted back (RK_HALF_UFUNC_LOOP, and the row
+ * adapters of the templates).
  */
 #ifndef RK_HALF_H
 #define RK_HALF_H
@@ -19,6 +25,36 @@
 #if defined(__F16C__) || (defined(_MSC_VER) && defined(__AVX2__))
 #  include <immintrin.h>
 #  define RK_HALF_CONVERSION "F16C"
+
+#  if defined(__AVX512F__)
+#    define RK_HALF_BLOCK 16
+
+RK_INLINE void rk_half_block_to_floats(const char *src, float *RK_RESTRICT dst)
+{
+    __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)src);
+    _mm512_storeu_ps(dst, _mm512_cvtph_ps(h));
+}
+
+RK_INLINE void rk_floats_to_half_block(const float *RK_RESTRICT src, char *dst)
+{
+    __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(src), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_storeu_si256((__m256i *)(void *)dst, h);
+}
+#  else
+#    define RK_HALF_BLOCK 8
+
+RK_INLINE void rk_half_block_to_floats(const char *src, float *RK_RESTRICT dst)
+{
+    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)src);
+    _mm256_storeu_ps(dst, _mm256_cvtph_ps(h));
+}
+
+RK_INLINE void rk_floats_to_half_block(const float *RK_RESTRICT src, char *dst)
+{
+    __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128((__m128i *)(void *)dst, h);
+}
+#  endif
 
 RK_INLINE void rk_halves_to_floats(rk_intp n, const char *src, rk_intp stride,
                                    float *RK_RESTRICT dst)
@@ -52,6 +88,21 @@ RK_INLINE void rk_floats_to_halves(rk_intp n, const float *RK_RESTRICT src,
 }
 #else
 #  define RK_HALF_CONVERSION "software"
+#  define RK_HALF_BLOCK 8
+
+RK_INLINE void rk_half_block_to_floats(const char *src, float *RK_RESTRICT dst)
+{
+    for (int i = 0; i < RK_HALF_BLOCK; i++) {
+        dst[i] = rk_half_to_float(*RK_CONST_AT(uint16_t, src, 2 * i));
+    }
+}
+
+RK_INLINE void rk_floats_to_half_block(const float *RK_RESTRICT src, char *dst)
+{
+    for (int i = 0; i < RK_HALF_BLOCK; i++) {
+        *RK_AT(uint16_t, dst, 2 * i) = rk_float_to_half(src[i]);
+    }
+}
 
 RK_INLINE void rk_halves_to_floats(rk_intp n, const char *src, rk_intp stride,
                                    float *RK_RESTRICT dst)
