@@ -15,6 +15,7 @@
 #define RK_LANES 8
 #define RK_ROWS_PER_FLUSH 256
 #define RK_L1_BLOCK 1024        /* elements of a row read twice while in L1 */
+#define RK_PRELU_TILE 512       /* prelu, channels last: alpha tiled over rows */
 
 /* A fixed pairwise order, so the sum is the same bits on every run. */
 RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])

@@ -11,7 +11,7 @@
  *
  * As in elementwise.tmpl.h, the loops are inline functions called with
  * constant unit strides on contiguous data, so that they vectorise; the
- * float16 row functions run the float32 ones on converted chunks.
+ * float16 row functions run the float32 ones on converted blocks and chunks.
  */
 #define RK_FN(name) RK_CAT(name, RK_SUF)
 #define RK_GET(p, off) RK_LOAD(*RK_CONST_AT(RK_STORE_T, p, off))
@@ -45,12 +45,22 @@ RK_INLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx,
 }
 
 #else
-/* float16: the float32 row functions on converted chunks. */
+/* float16: the float32 row functions on converted blocks where the row is
+ * contiguous, on converted chunks for the rest (rk_half.h). */
 RK_INLINE void RK_FN(prelu_row)(rk_intp n, const char *x, rk_intp sx,
                                 char *y, rk_intp sy, float a)
 {
-    float xs[RK_HALF_CHUNK], ys[RK_HALF_CHUNK];
-    for (rk_intp i0 = 0; i0 < n; i0 += RK_HALF_CHUNK) {
+    rk_intp i0 = 0;
+    if (sx == 2 && sy == 2) {
+        for (; i0 + RK_HALF_BLOCK <= n; i0 += RK_HALF_BLOCK) {
+            float xb[RK_HALF_BLOCK], yb[RK_HALF_BLOCK];
+            rk_half_block_to_floats(x + 2 * i0, xb);
+            prelu_row_f32(RK_HALF_BLOCK, (const char *)xb, 4, (char *)yb, 4, a);
+            rk_floats_to_half_block(yb, y + 2 * i0);
+        }
+    }
+    for (; i0 < n; i0 += RK_HALF_CHUNK) {
+        float xs[RK_HALF_CHUNK], ys[RK_HALF_CHUNK];
         const rk_intp m = n - i0 < RK_HALF_CHUNK ? n - i0 : RK_HALF_CHUNK;
         const float *xv = row_values_f16(m, x + i0 * sx, sx, xs);
         prelu_row_f32(m, (const char *)xv, 4, (char *)ys, 4, a);
@@ -62,8 +72,18 @@ RK_INLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx,
                                      char *y, rk_intp sy,
                                      const float *RK_RESTRICT alpha)
 {
-    float xs[RK_HALF_CHUNK], ys[RK_HALF_CHUNK];
-    for (rk_intp c0 = 0; c0 < n_chan; c0 += RK_HALF_CHUNK) {
+    rk_intp c0 = 0;
+    if (sx == 2 && sy == 2) {
+        for (; c0 + RK_HALF_BLOCK <= n_chan; c0 += RK_HALF_BLOCK) {
+            float xb[RK_HALF_BLOCK], yb[RK_HALF_BLOCK];
+            rk_half_block_to_floats(x + 2 * c0, xb);
+            prelu_channels_f32(RK_HALF_BLOCK, (const char *)xb, 4, (char *)yb, 4,
+                               alpha + c0);
+            rk_floats_to_half_block(yb, y + 2 * c0);
+        }
+    }
+    for (; c0 < n_chan; c0 += RK_HALF_CHUNK) {
+        float xs[RK_HALF_CHUNK], ys[RK_HALF_CHUNK];
         const rk_intp m = n_chan - c0 < RK_HALF_CHUNK ? n_chan - c0 : RK_HALF_CHUNK;
         const float *xv = row_values_f16(m, x + c0 * sx, sx, xs);
         prelu_channels_f32(m, (const char *)xv, 4, (char *)ys, 4, alpha + c0);
@@ -80,24 +100,24 @@ static void RK_FN(rk_prelu)(const rk_block *block,
     const int rows_contiguous = x_s[2] == RK_ISIZE && y_s[2] == RK_ISIZE;
     const int channels_contiguous = x_s[1] == RK_ISIZE && y_s[1] == RK_ISIZE;
     rk_intp o = 0;
-#if RK_IS_HALF
-    /* float16, channels last, rows continuing one another: convert and run
-     * several rows per call against alpha tiled as often, so the chunked
-     * conversion does not pay its way per short row */
+    /* channels last, rows continuing one another: several rows per call
+     * against alpha tiled as often, so that a call's fixed cost is not paid
+     * per short row */
     const rk_intp n_chan = block->n_chan;
-    if (block->n_inner == 1 && channels_contiguous && 2 * n_chan <= RK_HALF_CHUNK
+    if (block->n_inner == 1 && channels_contiguous && 2 * n_chan <= RK_PRELU_TILE
         && x_s[0] == n_chan * RK_ISIZE && y_s[0] == n_chan * RK_ISIZE) {
-        float tiled[RK_HALF_CHUNK];
-        const rk_intp rows = RK_HALF_CHUNK / n_chan;
-        for (rk_intp i = 0; i < rows * n_chan; i++) {
-            tiled[i] = alpha[i % n_chan];
+        RK_COMP_T tiled[RK_PRELU_TILE];
+        const rk_intp rows = RK_PRELU_TILE / n_chan;
+        for (rk_intp r = 0; r < rows && r < block->n_outer; r++) {
+            for (rk_intp c = 0; c < n_chan; c++) {
+                tiled[r * n_chan + c] = alpha[c];
+            }
         }
         for (; o + rows <= block->n_outer; o += rows) {
             RK_FN(prelu_channels)(rows * n_chan, x + o * x_s[0], RK_ISIZE,
                                   y + o * y_s[0], RK_ISIZE, tiled);
         }
     }
-#endif
     for (; o < block->n_outer; o++) {
         const char *x_o = x + o * x_s[0];
         char *y_o = y + o * y_s[0];

@@ -210,6 +210,19 @@ def test_nhwc_and_nchw_agree():
     np.testing.assert_allclose(da_a, da_b, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("shape", [(150, 7), (5, 40, 3), (300, 64), (2, 70, 33), (9, 600)])
+def test_long_channels_last_runs(dtype, shape):
+    """Many contiguous rows of channels (alpha tiled over several rows per
+    call, and the rows left over), forward and in place."""
+    x = array(dtype, shape)
+    alpha = _slopes(shape[-1])
+    expected = ref.prelu(x, alpha, axis=-1)
+    assert_same(rk.prelu(x, alpha, axis=-1), expected)
+    rk.prelu(x, alpha, axis=-1, out=x)
+    assert_same(x, expected)
+
+
 @pytest.mark.parametrize("shape", [s for s in SHAPES if len(s) >= 2][:6])
 def test_non_native_byte_order_and_misaligned_input(shape):
     x = array(np.float64, shape)
