@@ -381,7 +381,7 @@ def maxout(x: ArrayLike, k: SupportsIndex, axis: SupportsIndex = 1,
     elif not (isinstance(out, tuple) and len(out) == 2):
         raise TypeError(f"{func}: out must be a tuple (y, idx), got {type(out).__name__}")
     y, y_result = _output(func, out[0], shape, dtype, x_k, (x_k,), arg="out[0]")
-    idx, idx_result = _output(func, out[1], shape, _index_dtype(func, k), x_k, (x_k,),
+    idx, idx_result = _output(func, out[1], shape, _index_dtype(func, k), x_k, (x_k, y),
                               arg="out[1]")
     if y.size:
         _ext.run_maxout(x_k, k, axis, y, idx)

@@ -28,7 +28,7 @@ RK_INLINE void RK_FN(maxout_group)(rk_intp k, const char *x, rk_intp sm,
         best = take ? v : best;
         best_j = take ? j : best_j;
     }
-    *(RK_STORE_T *)y = RK_TO_STORE(best);
+    *(RK_STORE_T *)y = RK_RAW(x, best_j * sm);     /* as stored */
     *(RK_INDEX_T *)idx = (RK_INDEX_T)best_j;
 }
 
@@ -47,32 +47,28 @@ RK_INLINE void RK_FN(store_indices)(rk_intp m, const RK_LANE_T *RK_RESTRICT lane
     }
 }
 
+#if !RK_IS_HALF
 /*
  * Groups of k = 2 or 4 side by side in memory (axis last, as NHWC).  A
  * group of 4 is a tournament of its two pairs, and every round compares
  * neighbours v[2i], v[2i+1], a shape the compiler vectorises.  The
  * tournament keeps maxout's rules: the second of a pair wins only if it
  * beats the first, so ties stay with the earlier member and the first
- * NaN wins.
+ * NaN wins.  The last round writes y and idx itself.
  */
 RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
                                           char *y, char *idx)
 {
-    RK_COMP_T buf[RK_CHUNK], pair[RK_CHUNK / 2], best[RK_CHUNK / 2];
-    RK_LANE_T pair_j[RK_CHUNK / 2], best_j[RK_CHUNK / 2];
+    RK_COMP_T pair[RK_CHUNK / 2];
+    RK_LANE_T pair_j[RK_CHUNK / 2];
     const rk_intp per_chunk = RK_CHUNK / k;
     for (rk_intp g0 = 0; g0 < n; g0 += per_chunk) {
         const rk_intp m = n - g0 < per_chunk ? n - g0 : per_chunk;
         const rk_intp n_pairs = m * k / 2;
-        const RK_COMP_T *v = RK_ROW(row_values)(m * k, x + g0 * k * RK_ISIZE,
-                                               RK_ISIZE, buf);
+        const RK_COMP_T *v = RK_CONST_AT(RK_COMP_T, x, g0 * k * RK_ISIZE);
         RK_STORE_T *yy = RK_AT(RK_STORE_T, y, g0 * RK_ISIZE);
         RK_INDEX_T *ii = RK_AT(RK_INDEX_T, idx, g0 * RK_IDX_SIZE);
-        /* the last round writes y and idx itself (float32 / float64) */
-        const int direct = !RK_IS_HALF;
-        RK_COMP_T *first = k == 2 ? best : pair;
-        RK_LANE_T *first_j = k == 2 ? best_j : pair_j;
-        if (k == 2 && direct) {
+        if (k == 2) {
             for (rk_intp i = 0; i < n_pairs; i++) {
                 RK_COMP_T a = v[2 * i], b = v[2 * i + 1];
                 int take = RK_BEATS(b, a);
@@ -84,35 +80,23 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
         for (rk_intp i = 0; i < n_pairs; i++) {
             RK_COMP_T a = v[2 * i], b = v[2 * i + 1];
             int take = RK_BEATS(b, a);
-            first[i] = take ? b : a;
-            first_j[i] = (RK_LANE_T)take;
+            pair[i] = take ? b : a;
+            pair_j[i] = (RK_LANE_T)take;
         }
-        if (k == 4 && direct) {
-            for (rk_intp g = 0; g < m; g++) {
-                RK_COMP_T a = pair[2 * g], b = pair[2 * g + 1];
-                int take = RK_BEATS(b, a);
-                yy[g] = take ? b : a;
-                ii[g] = (RK_INDEX_T)(take ? pair_j[2 * g + 1] + 2 : pair_j[2 * g]);
-            }
-            continue;
+        for (rk_intp g = 0; g < m; g++) {
+            RK_COMP_T a = pair[2 * g], b = pair[2 * g + 1];
+            int take = RK_BEATS(b, a);
+            yy[g] = take ? b : a;
+            ii[g] = (RK_INDEX_T)(take ? pair_j[2 * g + 1] + 2 : pair_j[2 * g]);
         }
-        if (k == 4) {
-            for (rk_intp g = 0; g < m; g++) {
-                RK_COMP_T a = pair[2 * g], b = pair[2 * g + 1];
-                int take = RK_BEATS(b, a);
-                best[g] = take ? b : a;
-                best_j[g] = take ? pair_j[2 * g + 1] + 2 : pair_j[2 * g];
-            }
-        }
-        RK_ROW(store_row)(m, best, y + g0 * RK_ISIZE, RK_ISIZE);
-        RK_FN(store_indices)(m, best_j, idx + g0 * RK_IDX_SIZE, RK_IDX_SIZE);
     }
 }
 
 /*
  * Members are rows of n elements.  The running maximum of a chunk of the
  * row stays in local arrays whose lanes have the compute type's width
- * (RK_LANE_T), so the update vectorises; y and idx are written once.
+ * (RK_LANE_T), so the update vectorises; y and idx are written once, by
+ * the last comparison itself where they are contiguous.
  */
 RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
                                   const char *x, rk_intp sm, rk_intp sx,
@@ -120,8 +104,7 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
 {
     RK_COMP_T buf0[RK_CHUNK], buf1[RK_CHUNK], best[RK_CHUNK];
     RK_LANE_T best_j[RK_CHUNK];
-    /* contiguous float32/float64 outputs take the last comparison directly */
-    const int direct = !RK_IS_HALF && sy == RK_ISIZE && si == RK_IDX_SIZE;
+    const int direct = sy == RK_ISIZE && si == RK_IDX_SIZE;
     for (rk_intp i0 = 0; i0 < n; i0 += RK_CHUNK) {
         const rk_intp m = n - i0 < RK_CHUNK ? n - i0 : RK_CHUNK;
         const char *x0 = x + i0 * sx;
@@ -166,6 +149,126 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
         }
     }
 }
+
+#else
+/*
+ * float16 compares the stored bits as int16 keys (rk_half_key in
+ * rk_formulas.h), with no conversion: vector lanes of 16 bits hold the
+ * key, the value and the index (RK_LANE_T), and y is the winner as stored.
+ */
+/* Groups of k = 2 or 4 side by side (axis last): pairs of neighbours, then
+ * pairs of pair winners, as the float tournament above. */
+RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
+                                          char *y, char *idx)
+{
+    uint16_t pair[RK_CHUNK / 2];
+    int16_t pair_key[RK_CHUNK / 2];
+    RK_LANE_T pair_j[RK_CHUNK / 2];
+    const rk_intp per_chunk = RK_CHUNK / k;
+    for (rk_intp g0 = 0; g0 < n; g0 += per_chunk) {
+        const rk_intp m = n - g0 < per_chunk ? n - g0 : per_chunk;
+        const rk_intp n_pairs = m * k / 2;
+        const uint16_t *v = RK_CONST_AT(uint16_t, x, g0 * k * RK_ISIZE);
+        uint16_t *yy = RK_AT(uint16_t, y, g0 * RK_ISIZE);
+        RK_INDEX_T *ii = RK_AT(RK_INDEX_T, idx, g0 * RK_IDX_SIZE);
+        if (k == 2) {
+            for (rk_intp i = 0; i < n_pairs; i++) {
+                uint16_t a = v[2 * i], b = v[2 * i + 1];
+                int take = rk_half_key(b) > rk_half_key(a);
+                yy[i] = take ? b : a;
+                ii[i] = (RK_INDEX_T)take;
+            }
+            continue;
+        }
+        for (rk_intp i = 0; i < n_pairs; i++) {
+            uint16_t a = v[2 * i], b = v[2 * i + 1];
+            int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
+            int take = key_b > key_a;
+            pair[i] = take ? b : a;
+            pair_key[i] = take ? key_b : key_a;
+            pair_j[i] = (RK_LANE_T)take;
+        }
+        for (rk_intp g = 0; g < m; g++) {
+            int take = pair_key[2 * g + 1] > pair_key[2 * g];
+            yy[g] = take ? pair[2 * g + 1] : pair[2 * g];
+            ii[g] = (RK_INDEX_T)(take ? pair_j[2 * g + 1] + 2 : pair_j[2 * g]);
+        }
+    }
+}
+
+/* Members are contiguous rows of n elements, sm bytes apart.  Members 0
+ * and 1 start the maximum and the last member's loop writes y and idx
+ * itself, so that no loop only copies.  x, y and idx are apart (the Python
+ * layer sees to it), which the restrict pointers tell the compiler. */
+RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
+                                             const char *x, rk_intp sm,
+                                             uint16_t *RK_RESTRICT y,
+                                             RK_INDEX_T *RK_RESTRICT idx)
+{
+    uint16_t best[RK_CHUNK];
+    int16_t best_key[RK_CHUNK];
+    RK_LANE_T best_j[RK_CHUNK];
+#define RK_MEMBER(j) (RK_CONST_AT(uint16_t, x, (j) * sm) + i0)
+    for (rk_intp i0 = 0; i0 < n; i0 += RK_CHUNK) {
+        const rk_intp m = n - i0 < RK_CHUNK ? n - i0 : RK_CHUNK;
+        const uint16_t *RK_RESTRICT x0 = RK_MEMBER(0);
+        const uint16_t *RK_RESTRICT x1 = RK_MEMBER(1);
+        const uint16_t *RK_RESTRICT last = RK_MEMBER(k - 1);
+        uint16_t *RK_RESTRICT yy = y + i0;
+        RK_INDEX_T *RK_RESTRICT ii = idx + i0;
+        if (k == 2) {
+            for (rk_intp i = 0; i < m; i++) {
+                uint16_t a = x0[i], b = x1[i];
+                int take = rk_half_key(b) > rk_half_key(a);
+                yy[i] = take ? b : a;
+                ii[i] = (RK_INDEX_T)take;
+            }
+            continue;
+        }
+        for (rk_intp i = 0; i < m; i++) {
+            uint16_t a = x0[i], b = x1[i];
+            int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
+            int take = key_b > key_a;
+            best[i] = take ? b : a;
+            best_key[i] = take ? key_b : key_a;
+            best_j[i] = (RK_LANE_T)take;
+        }
+        for (rk_intp j = 2; j < k - 1; j++) {
+            const uint16_t *RK_RESTRICT xj = RK_MEMBER(j);
+            for (rk_intp i = 0; i < m; i++) {
+                uint16_t v = xj[i];
+                int16_t key = rk_half_key(v);
+                int take = key > best_key[i];
+                best[i] = take ? v : best[i];
+                best_key[i] = take ? key : best_key[i];
+                best_j[i] = take ? (RK_LANE_T)j : best_j[i];
+            }
+        }
+        for (rk_intp i = 0; i < m; i++) {
+            uint16_t v = last[i];
+            int take = rk_half_key(v) > best_key[i];
+            yy[i] = take ? v : best[i];
+            ii[i] = (RK_INDEX_T)(take ? (RK_LANE_T)(k - 1) : best_j[i]);
+        }
+    }
+#undef RK_MEMBER
+}
+
+/* Rows of members: contiguous ones as above, others group by group. */
+RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
+                                  const char *x, rk_intp sm, rk_intp sx,
+                                  char *y, rk_intp sy, char *idx, rk_intp si)
+{
+    if (k >= 2 && sx == RK_ISIZE && sy == RK_ISIZE && si == RK_IDX_SIZE) {
+        RK_FN(maxout_rows_contiguous)(n, k, x, sm, (uint16_t *)(void *)y,
+                                      (RK_INDEX_T *)(void *)idx);
+        return;
+    }
+    for (rk_intp i = 0; i < n; i++) {
+        RK_FN(maxout_group)(k, x + i * sx, sm, y + i * sy, idx + i * si);
+    }
+}
+#endif
 
 static void RK_FN(rk_maxout)(
     const rk_block *block, rk_intp k,

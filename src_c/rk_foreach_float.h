@@ -7,8 +7,9 @@
  *   RK_COMP_T   the type computed in (float16 is computed in float32 and
  *               rounded once); also the type alpha is applied in
  *   RK_LOAD(s)  storage -> compute;  RK_TO_STORE(v)  compute -> storage
- *   RK_LANE_T   a signed integer as wide as RK_COMP_T (vector lanes that
- *               hold an index beside a value), RK_LANE_MAX its maximum
+ *   RK_LANE_T   a signed integer as wide as the values maxout compares
+ *               (RK_COMP_T, or float16's int16 keys): vector lanes that
+ *               hold an index beside a value; RK_LANE_MAX its maximum
  */
 #define RK_SUF f32
 #define RK_IS_HALF 0
@@ -36,8 +37,8 @@
 #define RK_IS_HALF 1
 #define RK_STORE_T uint16_t
 #define RK_COMP_T float
-#define RK_LANE_T int32_t
-#define RK_LANE_MAX INT32_MAX
+#define RK_LANE_T int16_t
+#define RK_LANE_MAX INT16_MAX
 #define RK_LOAD(s) rk_half_to_float(s)
 #define RK_TO_STORE(v) rk_float_to_half(v)
 #include RK_TEMPLATE

@@ -15,6 +15,9 @@
 
 #include <fenv.h>
 #include <math.h>
+#include <stdint.h>
+
+#include "rk_dtypes.h"
 
 /*
  * Products arrive computed: both sides of every select are evaluated
@@ -38,6 +41,21 @@
 /* v beats the running maximum b: strictly greater (ties stay with the
  * first), or the first NaN. */
 #define RK_BEATS(v, b)           (isgreater(v, b) | (((v) != (v)) & ((b) == (b))))
+
+/*
+ * RK_BEATS for float16 without converting: the stored bits h as an int16
+ * key, with key(v) > key(b) exactly when RK_BEATS(v, b).  Sign and
+ * magnitude become two's complement, so the keys keep the float order and
+ * -0.0 ties with +0.0; every NaN becomes INT16_MAX, above +inf (0x7c00),
+ * so a NaN beats every number and ties with an earlier NaN.
+ */
+RK_INLINE int16_t rk_half_key(uint16_t h)
+{
+    int16_t magnitude = (int16_t)(h & 0x7fff);
+    int16_t sign = (int16_t)(0 - (h >> 15));                 /* 0 or -1 */
+    int16_t key = (int16_t)((magnitude ^ sign) - sign);      /* -magnitude if negative */
+    return magnitude > 0x7c00 ? INT16_MAX : key;
+}
 
 /*
  * The ufunc loops leave the floating-point flags as they found them, and

@@ -182,6 +182,21 @@ def test_forward_out_overlapping_the_input():
     assert_same(idx, expected[1])
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_forward_outs_overlapping_each_other(dtype):
+    """idx given over y's bytes: idx comes out whole (it is written into a
+    temporary and copied after y), and y holds what was written last."""
+    x = array(dtype, (4, 16, 40))
+    expected = ref.maxout(x, 2, axis=1)
+    shared = np.empty(x.size // 2 * x.itemsize, np.uint8)
+    y_out = shared.view(dtype).reshape(expected[0].shape)
+    idx_out = shared[-(x.size // 2):].reshape(expected[1].shape)   # y's last bytes
+    y, idx = rk.maxout(x, 2, axis=1, out=(y_out, idx_out))
+    assert idx is idx_out
+    assert_same(idx, expected[1])
+    assert np.shares_memory(y, idx)
+
+
 @pytest.mark.parametrize("k", (2, 4))
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_channels_last_runs(dtype, k):
@@ -197,3 +212,32 @@ def test_channels_last_runs(dtype, k):
     bad[2, 4, 6, 7] = k
     with pytest.raises(ValueError, match="idx has values outside"):
         rk.maxout_backward(dy, bad, k, axis=-1)
+
+
+HALF_EDGE_BITS = (0x0000, 0x8000, 0x0001, 0x8001, 0x3c00, 0xbc00, 0x7bff, 0xfbff,
+                  0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xfe00, 0xffff)
+
+
+@pytest.mark.parametrize("edge", HALF_EDGE_BITS, ids=hex)
+def test_float16_every_bit_pattern_against_the_edges(edge):
+    """float16 maxout orders the stored bits without converting them: every
+    pattern meets each edge value (zeros, subnormals, infinities, NaNs of
+    either sign and payload) first and second, in long rows of members and
+    in groups side by side."""
+    every = np.arange(2**16, dtype=np.uint32).astype(np.uint16)
+    same = np.full_like(every, edge)
+    for pair in ((every, same), (same, every)):
+        rows = np.stack(pair).view(np.float16)               # members are rows
+        side_by_side = np.ascontiguousarray(rows.T)          # groups along the last axis
+        for x, axis in ((rows, 0), (side_by_side, -1)):
+            for actual, expected in zip(rk.maxout(x, 2, axis=axis), ref.maxout(x, 2, axis)):
+                assert_same(actual, expected)
+
+
+@pytest.mark.parametrize("k", [3, 4, 5, 8])
+def test_float16_random_bit_patterns(k):
+    bits = np.random.default_rng(k).integers(0, 2**16, (k, 3000), dtype=np.uint16)
+    rows = bits.view(np.float16)
+    for x, axis in ((rows, 0), (np.ascontiguousarray(rows.T), -1)):
+        for actual, expected in zip(rk.maxout(x, k, axis=axis), ref.maxout(x, k, axis)):
+            assert_same(actual, expected)
