@@ -6,8 +6,8 @@
  * a unit-stride loop and vectorises it, or with NumPy's steps.  The loops
  * have no restrict: NumPy passes out == input for in-place calls.
  *
- * float16 reuses the float32 loops on chunks converted by rk_half.h
- * (RK_HALF_UFUNC_LOOP), so the formulas run in float32 and are rounded once.
+ * float16 reuses the float32 loops on blocks and chunks converted by
+ * rk_half.h, so the formulas run in float32 and are rounded once.
  */
 #define RK_FN(name) RK_CAT(name, RK_SUF)
 

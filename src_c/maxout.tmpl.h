@@ -3,7 +3,8 @@
  * Included through rk_foreach_float.h -> rk_foreach_index.h (kernels.c).
  *
  * y is the winning element as stored (so -0.0 keeps its sign), idx its
- * offset inside the group.  As in elementwise.tmpl.h, each loop is an
+ * offset inside the group.  float16 is compared as integer keys of its
+ * stored bits (rk_half_key), never converted.  As in elementwise.tmpl.h, each loop is an
  * inline function called with constant unit strides on contiguous rows,
  * so that the compiler vectorises it.
  */

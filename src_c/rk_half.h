@@ -1,9 +1,10 @@
 /*
- * Chunks of binary16 (stored as uint16_t) to float32 and back: the one place
- * that knows how an instruction-set level converts.  x86-64 with F16C (the
- * AVX2 and AVX-512 levels) converts 8 at a time in hardware; every other
- * level uses the software conversions of rk_dtypes.h, which are exact and
- * round to nearest even just the same, so all levels give the same bits.
+ * Blocks and chunks of binary16 (stored as uint16_t) to float32 and back:
+ * the one place that knows how an instruction-set level converts.  x86-64
+ * with F16C (the AVX2 and AVX-512 levels) converts 8 or 16 at a time in
+ * hardware; every other level uses the software conversions of
+ * rk_dtypes.h, which are exact and round to nearest even just the same, so
+ * all levels give the same bits.
  *
  * float16 kernels run the float32 kernels on converted values.  Contiguous
  * data goes a vector block of RK_HALF_BLOCK elements at a time: the block
