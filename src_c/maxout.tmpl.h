@@ -4,9 +4,9 @@
  *
  * y is the winning element as stored (so -0.0 keeps its sign), idx its
  * offset inside the group.  float16 is compared as integer keys of its
- * stored bits (rk_half_key), never converted.  As in elementwise.tmpl.h, each loop is an
- * inline function called with constant unit strides on contiguous rows,
- * so that the compiler vectorises it.
+ * stored bits (rk_half_key), never converted.  As in elementwise.tmpl.h,
+ * each loop is an inline function called with constant unit strides on
+ * contiguous rows, so that the compiler vectorises it.
  */
 #define RK_FN(name) RK_CAT3(name, RK_SUF, RK_ISUF)
 #define RK_ROW(name) RK_CAT(name, RK_SUF)         /* rows.tmpl.h, per float dtype */
@@ -156,9 +156,10 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
  * float16 compares the stored bits as int16 keys (rk_half_key in
  * rk_formulas.h), with no conversion: vector lanes of 16 bits hold the
  * key, the value and the index (RK_LANE_T), and y is the winner as stored.
+ *
+ * Groups of k = 2 or 4 side by side (axis last): pairs of neighbours, then
+ * pairs of pair winners, as the float tournament above.
  */
-/* Groups of k = 2 or 4 side by side (axis last): pairs of neighbours, then
- * pairs of pair winners, as the float tournament above. */
 RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
                                           char *y, char *idx)
 {
