@@ -21,14 +21,24 @@
 RK_INLINE void RK_FN(maxout_group)(rk_intp k, const char *x, rk_intp sm,
                                    char *y, char *idx)
 {
-    RK_COMP_T best = RK_LOAD(RK_RAW(x, 0));
+#if RK_IS_HALF      /* float16 keys (rk_half_key): no conversion */
+#  define RK_GROUP_KEY(raw) rk_half_key(raw)
+#  define RK_GROUP_BEATS(v, b) ((v) > (b))
+    int16_t best = RK_GROUP_KEY(RK_RAW(x, 0));
+#else
+#  define RK_GROUP_KEY(raw) (raw)
+#  define RK_GROUP_BEATS(v, b) RK_BEATS(v, b)
+    RK_COMP_T best = RK_RAW(x, 0);
+#endif
     rk_intp best_j = 0;
     for (rk_intp j = 1; j < k; j++) {
-        RK_COMP_T v = RK_LOAD(RK_RAW(x, j * sm));
-        int take = RK_BEATS(v, best);
-        best = take ? v : best;
+        const RK_STORE_T raw = RK_RAW(x, j * sm);
+        int take = RK_GROUP_BEATS(RK_GROUP_KEY(raw), best);
+        best = take ? RK_GROUP_KEY(raw) : best;
         best_j = take ? j : best_j;
     }
+#undef RK_GROUP_KEY
+#undef RK_GROUP_BEATS
     *(RK_STORE_T *)y = RK_RAW(x, best_j * sm);     /* as stored */
     *(RK_INDEX_T *)idx = (RK_INDEX_T)best_j;
 }

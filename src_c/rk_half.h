@@ -137,9 +137,9 @@ RK_INLINE void rk_floats_to_halves(rk_intp n, const float *RK_RESTRICT src,
 /*
  * A ufunc loop for float16 from its float32 loop (a macro, so that the call
  * is direct and inlined): inputs whose bit is set in half_inputs are
- * converted (alpha arrives as float32 already).  Whole chunks have a
- * constant length, so conversion, formula and conversion back unroll into
- * one pass of vector code.
+ * converted (alpha arrives as float32 already).  The chunked path: the
+ * elementwise kernels run their contiguous blocks first and leave it the
+ * strided runs and the last partial block.
  */
 #define RK_HALF_UFUNC_LOOP(args, dims, steps, nin, half_inputs, f32_loop)          \
     do {                                                                           \

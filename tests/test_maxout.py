@@ -222,14 +222,15 @@ HALF_EDGE_BITS = (0x0000, 0x8000, 0x0001, 0x8001, 0x3c00, 0xbc00, 0x7bff, 0xfbff
 def test_float16_every_bit_pattern_against_the_edges(edge):
     """float16 maxout orders the stored bits without converting them: every
     pattern meets each edge value (zeros, subnormals, infinities, NaNs of
-    either sign and payload) first and second, in long rows of members and
-    in groups side by side."""
+    either sign and payload) first and second, in long rows of members
+    (contiguous and strided) and in groups side by side."""
     every = np.arange(2**16, dtype=np.uint32).astype(np.uint16)
     same = np.full_like(every, edge)
     for pair in ((every, same), (same, every)):
         rows = np.stack(pair).view(np.float16)               # members are rows
         side_by_side = np.ascontiguousarray(rows.T)          # groups along the last axis
-        for x, axis in ((rows, 0), (side_by_side, -1)):
+        strided = np.repeat(rows, 2, axis=1)[:, ::2]         # rows, group by group
+        for x, axis in ((rows, 0), (side_by_side, -1), (strided, 0)):
             for actual, expected in zip(rk.maxout(x, 2, axis=axis), ref.maxout(x, 2, axis)):
                 assert_same(actual, expected)
 
