@@ -12,16 +12,25 @@
 #include "rk_half.h"
 
 /* prelu_backward: partial sums of a row, and outer rows per flush */
-#define RK_LANES 8
+#define RK_LANES 32              /* four AVX-512 accumulators: no add waits on the last */
 #define RK_ROWS_PER_FLUSH 256
 #define RK_L1_BLOCK 1024        /* elements of a row read twice while in L1 */
 #define RK_PRELU_TILE 512       /* prelu, channels last: alpha tiled over rows */
 
-/* A fixed pairwise order, so the sum is the same bits on every run. */
+/* A fixed pairwise order (halves added lane by lane until one is left), so
+ * the sum is the same bits on every run and at every level. */
 RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
 {
-    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-         + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    double sums[RK_LANES];
+    for (int l = 0; l < RK_LANES; l++) {
+        sums[l] = lanes[l];
+    }
+    for (int half = RK_LANES / 2; half >= 1; half /= 2) {
+        for (int l = 0; l < half; l++) {
+            sums[l] += sums[l + half];
+        }
+    }
+    return sums[0];
 }
 
 /* maxout: elements of a row whose running maximum is kept in local arrays */
