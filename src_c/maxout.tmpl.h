@@ -331,15 +331,36 @@ static void RK_FN(rk_maxout)(
 }
 #endif
 
-/* Is every index of the row in 0 .. k-1?  (A negative one wraps to a huge
- * unsigned value.)  Checked before the row's group is written. */
+/* Is every index of the row in 0 .. k-1?  Checked before the row's group
+ * is written.  The row's smallest and largest index are found in the index
+ * type itself, so that the loop vectorises at the index's own width. */
+RK_INLINE int RK_FN(indices_in_range)(rk_intp n, rk_intp k, const char *idx, rk_intp si)
+{
+    /* the largest valid index, as the type holds it */
+    const RK_INDEX_T last = (uint64_t)(k - 1) >= (uint64_t)RK_INDEX_MAX
+                            ? (RK_INDEX_T)RK_INDEX_MAX : (RK_INDEX_T)(k - 1);
+    RK_INDEX_T high = 0;
+#if RK_INDEX_IS_UNSIGNED
+    for (rk_intp i = 0; i < n; i++) {
+        RK_INDEX_T v = RK_IDX(idx, i * si);
+        high = v > high ? v : high;
+    }
+    return high <= last;
+#else
+    RK_INDEX_T low = 0;
+    for (rk_intp i = 0; i < n; i++) {
+        RK_INDEX_T v = RK_IDX(idx, i * si);
+        low = v < low ? v : low;
+        high = v > high ? v : high;
+    }
+    return low >= 0 && high <= last;
+#endif
+}
+
 RK_INLINE int RK_FN(indices_valid)(rk_intp n, rk_intp k, const char *idx, rk_intp si)
 {
-    int bad = 0;
-    for (rk_intp i = 0; i < n; i++) {
-        bad |= (uint64_t)RK_IDX(idx, i * si) >= (uint64_t)k;
-    }
-    return !bad;
+    return si == RK_IDX_SIZE ? RK_FN(indices_in_range)(n, k, idx, RK_IDX_SIZE)
+                             : RK_FN(indices_in_range)(n, k, idx, si);
 }
 
 /* Member j of every group in the row: dy where idx == j, else +0.0. */
