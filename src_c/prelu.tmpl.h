@@ -160,7 +160,7 @@ RK_INLINE double RK_FN(slope_grad_term)(RK_COMP_T g, RK_COMP_T xv)
  * row are read twice, for dalpha and then for dx (two simple loops
  * vectorise where one does not), while the block is still in L1; dalpha
  * comes first since dx may be dy or x itself. */
-RK_INLINE double RK_FN(prelu_backward_row)(
+RK_NOINLINE double RK_FN(prelu_backward_row)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
     char *dx, rk_intp sdx, RK_COMP_T a)
 {

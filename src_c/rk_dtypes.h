@@ -19,6 +19,16 @@
 #  define RK_INLINE static inline
 #endif
 
+/* A kernel kept out of its caller, so that the two are register-allocated
+ * on their own (a large inlined loop can slow the caller's other loops). */
+#if defined(_MSC_VER)
+#  define RK_NOINLINE static __declspec(noinline)
+#elif defined(__GNUC__)
+#  define RK_NOINLINE static __attribute__((noinline))
+#else
+#  define RK_NOINLINE static
+#endif
+
 #if defined(_MSC_VER)
 #  define RK_RESTRICT __restrict
 #else
