@@ -39,8 +39,12 @@
 #define RK_SLOPE_GRAD_TERM(x, x_dy) (isgreaterequal(x, 0) ? 0.0 : (x_dy))
 
 /* v beats the running maximum b: strictly greater (ties stay with the
- * first), or the first NaN. */
-#define RK_BEATS(v, b)           (isgreater(v, b) | (((v) != (v)) & ((b) == (b))))
+ * first), or the first NaN.  RK_BEATS_FLAGGED takes the two NaN tests as
+ * already made: a tournament carries its winners' flags along rather than
+ * testing selected values again, a form gcc vectorises. */
+#define RK_IS_NAN(v)             isunordered(v, v)
+#define RK_BEATS_FLAGGED(v, b, v_nan, b_nan) (isgreater(v, b) | ((v_nan) & !(b_nan)))
+#define RK_BEATS(v, b)           RK_BEATS_FLAGGED(v, b, RK_IS_NAN(v), RK_IS_NAN(b))
 
 /*
  * RK_BEATS for float16 without converting: the stored bits h as an int16
