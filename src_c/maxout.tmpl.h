@@ -269,6 +269,20 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
             }
             continue;
         }
+        if (k == 4 && RK_ISA_LEVEL == RK_LEVEL_AVX512) {   /* as maxout_four_rows */
+            const uint16_t *RK_RESTRICT x2 = RK_MEMBER(2);
+            for (rk_intp i = 0; i < m; i++) {
+                uint16_t a = x0[i], b = x1[i], c = x2[i], d = last[i];
+                int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
+                int16_t key_c = rk_half_key(c), key_d = rk_half_key(d);
+                int first = key_b > key_a, second = key_d > key_c;
+                int16_t key_1 = first ? key_b : key_a, key_2 = second ? key_d : key_c;
+                int take = key_2 > key_1;
+                yy[i] = take ? (second ? d : c) : (first ? b : a);
+                ii[i] = (RK_INDEX_T)(take ? 2 + second : first);
+            }
+            continue;
+        }
         for (rk_intp i = 0; i < m; i++) {
             uint16_t a = x0[i], b = x1[i];
             int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
