@@ -199,44 +199,34 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
  * rk_formulas.h), with no conversion: vector lanes of 16 bits hold the
  * key, the value and the index (RK_LANE_T), and y is the winner as stored.
  *
- * Groups of k = 2 or 4 side by side (axis last): pairs of neighbours, then
- * pairs of pair winners, as the float tournament above.
+ * Groups of k = 2 or 4 side by side (axis last), with restrict pointers
+ * (x, y and idx are apart: the Python layer sees to it).  A group of 4 is
+ * the tournament of maxout_four_rows, in one pass.
  */
 RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
                                           char *y, char *idx)
 {
-    uint16_t pair[RK_CHUNK / 2];
-    int16_t pair_key[RK_CHUNK / 2];
-    RK_LANE_T pair_j[RK_CHUNK / 2];
-    const rk_intp per_chunk = RK_CHUNK / k;
-    for (rk_intp g0 = 0; g0 < n; g0 += per_chunk) {
-        const rk_intp m = n - g0 < per_chunk ? n - g0 : per_chunk;
-        const rk_intp n_pairs = m * k / 2;
-        const uint16_t *v = RK_CONST_AT(uint16_t, x, g0 * k * RK_ISIZE);
-        uint16_t *yy = RK_AT(uint16_t, y, g0 * RK_ISIZE);
-        RK_INDEX_T *ii = RK_AT(RK_INDEX_T, idx, g0 * RK_IDX_SIZE);
-        if (k == 2) {
-            for (rk_intp i = 0; i < n_pairs; i++) {
-                uint16_t a = v[2 * i], b = v[2 * i + 1];
-                int take = rk_half_key(b) > rk_half_key(a);
-                yy[i] = take ? b : a;
-                ii[i] = (RK_INDEX_T)take;
-            }
-            continue;
+    const uint16_t *RK_RESTRICT v = (const uint16_t *)(const void *)x;
+    uint16_t *RK_RESTRICT yy = (uint16_t *)(void *)y;
+    RK_INDEX_T *RK_RESTRICT ii = (RK_INDEX_T *)(void *)idx;
+    if (k == 2) {
+        for (rk_intp g = 0; g < n; g++) {
+            uint16_t a = v[2 * g], b = v[2 * g + 1];
+            int take = rk_half_key(b) > rk_half_key(a);
+            yy[g] = take ? b : a;
+            ii[g] = (RK_INDEX_T)take;
         }
-        for (rk_intp i = 0; i < n_pairs; i++) {
-            uint16_t a = v[2 * i], b = v[2 * i + 1];
-            int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
-            int take = key_b > key_a;
-            pair[i] = take ? b : a;
-            pair_key[i] = take ? key_b : key_a;
-            pair_j[i] = (RK_LANE_T)take;
-        }
-        for (rk_intp g = 0; g < m; g++) {
-            int take = pair_key[2 * g + 1] > pair_key[2 * g];
-            yy[g] = take ? pair[2 * g + 1] : pair[2 * g];
-            ii[g] = (RK_INDEX_T)(take ? pair_j[2 * g + 1] + 2 : pair_j[2 * g]);
-        }
+        return;
+    }
+    for (rk_intp g = 0; g < n; g++) {
+        uint16_t a = v[4 * g], b = v[4 * g + 1], c = v[4 * g + 2], d = v[4 * g + 3];
+        int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
+        int16_t key_c = rk_half_key(c), key_d = rk_half_key(d);
+        int first = key_b > key_a, second = key_d > key_c;
+        int16_t key_1 = first ? key_b : key_a, key_2 = second ? key_d : key_c;
+        int take = key_2 > key_1;
+        yy[g] = take ? (second ? d : c) : (first ? b : a);
+        ii[g] = (RK_INDEX_T)(take ? 2 + second : first);
     }
 }
 
