@@ -7,7 +7,8 @@
  * have no restrict: NumPy passes out == input for in-place calls.
  *
  * float16 reuses the float32 loops on blocks and chunks converted by
- * rk_half.h, so the formulas run in float32 and are rounded once.
+ * rk_half.h, so the formulas run in float32 and are rounded once; relu,
+ * which only selects, works on the stored bits (rk_half_relu).
  */
 #define RK_FN(name) RK_CAT(name, RK_SUF)
 
@@ -138,19 +139,23 @@ RK_INLINE void RK_FN(leaky_relu_backward_loop)(char **args, const rk_intp *dims,
 #define RK_BLOCK_IN(p, i, buf) rk_half_block_to_floats((p) + 2 * (i), buf)
 #define RK_BLOCK_OUT(buf, p, i) rk_floats_to_half_block(buf, (p) + 2 * (i))
 
+/* relu needs no conversion (rk_half_relu): the whole run, at any steps */
+RK_INLINE void relu_bits_f16(rk_intp n, const char *x, rk_intp sx, char *y, rk_intp sy)
+{
+    for (rk_intp i = 0; i < n; i++) {
+        *RK_AT(uint16_t, y, i * sy) = rk_half_relu(*RK_CONST_AT(uint16_t, x, i * sx));
+    }
+}
+
 RK_INLINE rk_intp relu_blocks_f16(char **args, const rk_intp *dims, const rk_intp *steps)
 {
-    rk_intp i = 0;
-    if (steps[0] != 2 || steps[1] != 2) {
-        return 0;
+    if (steps[0] == 2 && steps[1] == 2) {
+        relu_bits_f16(dims[0], args[0], 2, args[1], 2);
     }
-    for (; i + RK_HALF_BLOCK <= dims[0]; i += RK_HALF_BLOCK) {
-        float xb[RK_HALF_BLOCK], yb[RK_HALF_BLOCK];
-        RK_BLOCK_IN(args[0], i, xb);
-        relu_run_f32(RK_HALF_BLOCK, (const char *)xb, 4, (char *)yb, 4);
-        RK_BLOCK_OUT(yb, args[1], i);
+    else {
+        relu_bits_f16(dims[0], args[0], steps[0], args[1], steps[1]);
     }
-    return i;
+    return dims[0];
 }
 
 RK_INLINE rk_intp relu_backward_blocks_f16(char **args, const rk_intp *dims,

@@ -61,6 +61,13 @@ RK_INLINE int16_t rk_half_key(uint16_t h)
     return magnitude > 0x7c00 ? INT16_MAX : key;
 }
 
+/* RK_RELU for float16 without converting: x <= 0 is, among the stored
+ * bits, exactly 0x8000 (-0.0) to 0xfc00 (-inf); NaNs and +0.0 pass. */
+RK_INLINE uint16_t rk_half_relu(uint16_t h)
+{
+    return (uint16_t)(h - 0x8000u) <= 0x7c00u ? (uint16_t)0 : h;
+}
+
 /*
  * The ufunc loops leave the floating-point flags as they found them, and
  * NumPy, which checks the flags after each loop, reports nothing: a NaN

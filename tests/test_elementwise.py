@@ -155,6 +155,8 @@ def test_every_float16_value(alpha):
     # alpha * x to float16 (subnormals, overflow to inf, ties) against NumPy
     x = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(np.float16)
     assert_same(rk.relu(x), ref.relu(x))
+    assert_same(rk.relu(x[::-1]), ref.relu(x[::-1]))
+    assert_same(rk.relu_backward(x[::-1], x), ref.relu_backward(x[::-1], x))
     assert_same(rk.leaky_relu(x, alpha), ref.leaky_relu(x, alpha))
     assert_same(rk.leaky_relu_backward(x[::-1], x, alpha),
                 ref.leaky_relu_backward(x[::-1], x, alpha))
