@@ -68,7 +68,7 @@ RK_INLINE void RK_FN(prelu_row)(rk_intp n, const char *x, rk_intp sx,
     }
 }
 
-RK_INLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx,
+RK_NOINLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx,
                                      char *y, rk_intp sy,
                                      const float *RK_RESTRICT alpha)
 {
