@@ -92,6 +92,27 @@ RK_NOINLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx
 }
 #endif
 
+/* Channels last with rows continuing one another: kernels run several
+ * rows per call against alpha tiled as often, so that a call's fixed cost
+ * is not paid per short row.  Tiles alpha for the rows (at most n_outer)
+ * and returns how many rows a call takes, or 0 when the layout does not
+ * allow it. */
+RK_INLINE rk_intp RK_FN(tile_alpha)(const rk_block *block, int channels_contiguous,
+                                    int rows_continue, const RK_COMP_T *RK_RESTRICT alpha,
+                                    RK_COMP_T *RK_RESTRICT tiled)
+{
+    const rk_intp n_chan = block->n_chan, rows = RK_PRELU_TILE / n_chan;
+    if (block->n_inner != 1 || !channels_contiguous || !rows_continue || rows < 2) {
+        return 0;
+    }
+    for (rk_intp r = 0; r < rows && r < block->n_outer; r++) {
+        for (rk_intp c = 0; c < n_chan; c++) {
+            tiled[r * n_chan + c] = alpha[c];
+        }
+    }
+    return rows;
+}
+
 static void RK_FN(rk_prelu)(const rk_block *block,
                             const char *x, const rk_intp x_s[3],
                             char *y, const rk_intp y_s[3], const void *alpha_)
@@ -99,24 +120,14 @@ static void RK_FN(rk_prelu)(const rk_block *block,
     const RK_COMP_T *RK_RESTRICT alpha = (const RK_COMP_T *)alpha_;
     const int rows_contiguous = x_s[2] == RK_ISIZE && y_s[2] == RK_ISIZE;
     const int channels_contiguous = x_s[1] == RK_ISIZE && y_s[1] == RK_ISIZE;
+    const rk_intp row = block->n_chan * RK_ISIZE;
+    RK_COMP_T tiled[RK_PRELU_TILE];
+    const rk_intp rows = RK_FN(tile_alpha)(block, channels_contiguous,
+                                           x_s[0] == row && y_s[0] == row, alpha, tiled);
     rk_intp o = 0;
-    /* channels last, rows continuing one another: several rows per call
-     * against alpha tiled as often, so that a call's fixed cost is not paid
-     * per short row */
-    const rk_intp n_chan = block->n_chan;
-    if (block->n_inner == 1 && channels_contiguous && 2 * n_chan <= RK_PRELU_TILE
-        && x_s[0] == n_chan * RK_ISIZE && y_s[0] == n_chan * RK_ISIZE) {
-        RK_COMP_T tiled[RK_PRELU_TILE];
-        const rk_intp rows = RK_PRELU_TILE / n_chan;
-        for (rk_intp r = 0; r < rows && r < block->n_outer; r++) {
-            for (rk_intp c = 0; c < n_chan; c++) {
-                tiled[r * n_chan + c] = alpha[c];
-            }
-        }
-        for (; o + rows <= block->n_outer; o += rows) {
-            RK_FN(prelu_channels)(rows * n_chan, x + o * x_s[0], RK_ISIZE,
-                                  y + o * y_s[0], RK_ISIZE, tiled);
-        }
+    for (; rows && o + rows <= block->n_outer; o += rows) {
+        RK_FN(prelu_channels)(rows * block->n_chan, x + o * x_s[0], RK_ISIZE,
+                              y + o * y_s[0], RK_ISIZE, tiled);
     }
     for (; o < block->n_outer; o++) {
         const char *x_o = x + o * x_s[0];
@@ -234,6 +245,39 @@ RK_INLINE void RK_FN(prelu_backward_channels)(
 }
 #endif
 
+/* Rows o0 .. o1 of a tiled channels-last block (see tile_alpha): each row
+ * of a tile adds into partial sums of its own, and the tile's rows are then
+ * added in row order into partial, a fixed order (the bits depend on
+ * nothing but the layout). */
+RK_NOINLINE void RK_FN(prelu_backward_tiled)(
+    rk_intp o0, rk_intp o1, rk_intp n_chan, rk_intp rows,
+    const char *dy, const char *x, char *dx,
+    const RK_COMP_T *RK_RESTRICT tiled, double *RK_RESTRICT partial)
+{
+    double sums[RK_PRELU_TILE];
+    const rk_intp row = n_chan * RK_ISIZE;
+    rk_intp o = o0;
+    for (rk_intp i = 0; i < rows * n_chan; i++) {
+        sums[i] = 0.0;
+    }
+    for (; o + rows <= o1; o += rows) {
+        RK_FN(prelu_backward_channels)(rows * n_chan, dy + o * row, RK_ISIZE,
+                                       x + o * row, RK_ISIZE, dx + o * row, RK_ISIZE,
+                                       tiled, sums);
+    }
+    for (; o < o1; o++) {               /* the rows left over, into the first */
+        RK_FN(prelu_backward_channels)(n_chan, dy + o * row, RK_ISIZE, x + o * row,
+                                       RK_ISIZE, dx + o * row, RK_ISIZE, tiled, sums);
+    }
+    for (rk_intp c = 0; c < n_chan; c++) {
+        double sum = 0.0;
+        for (rk_intp r = 0; r < rows; r++) {
+            sum += sums[r * n_chan + c];
+        }
+        partial[c] = sum;
+    }
+}
+
 static void RK_FN(rk_prelu_backward)(
     const rk_block *block,
     const char *dy, const rk_intp dy_s[3],
@@ -249,9 +293,21 @@ static void RK_FN(rk_prelu_backward)(
         dy_s[2] == RK_ISIZE && x_s[2] == RK_ISIZE && dx_s[2] == RK_ISIZE;
     const int channels_contiguous =
         dy_s[1] == RK_ISIZE && x_s[1] == RK_ISIZE && dx_s[1] == RK_ISIZE;
+    const rk_intp row = n_chan * RK_ISIZE;
+    RK_COMP_T tiled[RK_PRELU_TILE];
+    const rk_intp rows = RK_FN(tile_alpha)(
+        block, channels_contiguous, dy_s[0] == row && x_s[0] == row && dx_s[0] == row,
+        alpha, tiled);
 
     for (rk_intp o0 = 0; o0 < n_outer; o0 += RK_ROWS_PER_FLUSH) {
         rk_intp o1 = n_outer - o0 < RK_ROWS_PER_FLUSH ? n_outer : o0 + RK_ROWS_PER_FLUSH;
+        if (rows) {
+            RK_FN(prelu_backward_tiled)(o0, o1, n_chan, rows, dy, x, dx, tiled, partial);
+            for (rk_intp c = 0; c < n_chan; c++) {
+                dalpha[c] += partial[c];
+            }
+            continue;
+        }
         for (rk_intp c = 0; c < n_chan; c++) {
             partial[c] = 0.0;
         }

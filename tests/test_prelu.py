@@ -214,9 +214,14 @@ def test_nhwc_and_nchw_agree():
 @pytest.mark.parametrize("shape", [(150, 7), (5, 40, 3), (300, 64), (2, 70, 33), (9, 600)])
 def test_long_channels_last_runs(dtype, shape):
     """Many contiguous rows of channels (alpha tiled over several rows per
-    call, and the rows left over), forward and in place."""
+    call, and the rows left over), forward, backward and in place."""
     x = array(dtype, shape)
+    dy = array(dtype, shape, seed=1)
     alpha = _slopes(shape[-1])
+    dx, dalpha = rk.prelu_backward(dy, x, alpha, axis=-1)
+    expected_dx, expected_dalpha = ref.prelu_backward(dy, x, alpha, axis=-1)
+    assert_same(dx, expected_dx)
+    assert_dalpha_close(dalpha, expected_dalpha, dy, x, -1, shared=False)
     expected = ref.prelu(x, alpha, axis=-1)
     assert_same(rk.prelu(x, alpha, axis=-1), expected)
     rk.prelu(x, alpha, axis=-1, out=x)
