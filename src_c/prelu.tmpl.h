@@ -176,8 +176,9 @@ RK_NOINLINE double RK_FN(prelu_backward_row)(
     char *dx, rk_intp sdx, RK_COMP_T a)
 {
     double lanes[RK_LANES] = {0};
-    for (rk_intp i0 = 0; i0 < n; i0 += RK_L1_BLOCK) {
-        const rk_intp i1 = n - i0 < RK_L1_BLOCK ? n : i0 + RK_L1_BLOCK;
+    const rk_intp block = RK_L1_BLOCK_BYTES / (rk_intp)sizeof(RK_COMP_T);
+    for (rk_intp i0 = 0; i0 < n; i0 += block) {
+        const rk_intp i1 = n - i0 < block ? n : i0 + block;
         rk_intp i = i0;
         for (; i + RK_LANES <= i1; i += RK_LANES) {
             for (int l = 0; l < RK_LANES; l++) {
