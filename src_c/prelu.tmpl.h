@@ -101,10 +101,13 @@ RK_INLINE rk_intp RK_FN(tile_alpha)(const rk_block *block, int channels_contiguo
                                     int rows_continue, const RK_COMP_T *RK_RESTRICT alpha,
                                     RK_COMP_T *RK_RESTRICT tiled)
 {
-    const rk_intp n_chan = block->n_chan, rows = RK_PRELU_TILE / n_chan;
-    if (block->n_inner != 1 || !channels_contiguous || !rows_continue || rows < 2) {
+    const rk_intp n_chan = block->n_chan;
+    rk_intp rows;
+    if (block->n_inner != 1 || !channels_contiguous || !rows_continue
+        || n_chan < 1 || 2 * n_chan > RK_PRELU_TILE) {
         return 0;
     }
+    rows = RK_PRELU_TILE / n_chan;
     for (rk_intp r = 0; r < rows && r < block->n_outer; r++) {
         for (rk_intp c = 0; c < n_chan; c++) {
             tiled[r * n_chan + c] = alpha[c];
