@@ -14,7 +14,6 @@
 /* prelu_backward: partial sums of a row, and outer rows per flush */
 #define RK_LANES 32              /* four AVX-512 accumulators: no add waits on the last */
 #define RK_ROWS_PER_FLUSH 256
-#define RK_L1_BLOCK_BYTES 4096 /* of each operand of a row, read twice while in L1 */
 #define RK_PRELU_TILE 512       /* prelu, channels last: alpha tiled over rows */
 
 /* A fixed pairwise order (halves added lane by lane until one is left), so

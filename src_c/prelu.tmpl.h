@@ -170,32 +170,32 @@ RK_INLINE double RK_FN(slope_grad_term)(RK_COMP_T g, RK_COMP_T xv)
     return RK_SLOPE_GRAD_TERM(xv, x_dy);
 }
 
-/* One (outer, channel) row; returns the row's dalpha sum.  Blocks of the
- * row are read twice, for dalpha and then for dx (two simple loops
- * vectorise where one does not), while the block is still in L1; dalpha
+/* One (outer, channel) row; returns the row's dalpha sum.  Each step of
+ * RK_LANES elements runs two simple loops, dalpha's and then dx's (each
+ * vectorises where one loop doing both does not), in one body, so that the
+ * float64 arithmetic of one overlaps the stores of the other.  dalpha
  * comes first since dx may be dy or x itself. */
 RK_NOINLINE double RK_FN(prelu_backward_row)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
     char *dx, rk_intp sdx, RK_COMP_T a)
 {
     double lanes[RK_LANES] = {0};
-    const rk_intp block = RK_L1_BLOCK_BYTES / (rk_intp)sizeof(RK_COMP_T);
-    for (rk_intp i0 = 0; i0 < n; i0 += block) {
-        const rk_intp i1 = n - i0 < block ? n : i0 + block;
-        rk_intp i = i0;
-        for (; i + RK_LANES <= i1; i += RK_LANES) {
-            for (int l = 0; l < RK_LANES; l++) {
-                lanes[l] += RK_TERM_AT(dy, x, i + l, sdy, sx);
-            }
+    rk_intp i = 0;
+    for (; i + RK_LANES <= n; i += RK_LANES) {
+        for (int l = 0; l < RK_LANES; l++) {
+            lanes[l] += RK_TERM_AT(dy, x, i + l, sdy, sx);
         }
-        for (int l = 0; i < i1; i++, l++) {
-            lanes[l] += RK_TERM_AT(dy, x, i, sdy, sx);
-        }
-        for (i = i0; i < i1; i++) {
-            RK_COMP_T g = RK_GET(dy, i * sdy), xv = RK_GET(x, i * sx);
+        for (int l = 0; l < RK_LANES; l++) {
+            RK_COMP_T g = RK_GET(dy, (i + l) * sdy), xv = RK_GET(x, (i + l) * sx);
             RK_COMP_T a_g = a * g;
-            RK_PUT(dx, i * sdx, RK_LEAKY_GRAD(g, xv, a_g));
+            RK_PUT(dx, (i + l) * sdx, RK_LEAKY_GRAD(g, xv, a_g));
         }
+    }
+    for (int l = 0; i < n; i++, l++) {
+        RK_COMP_T g = RK_GET(dy, i * sdy), xv = RK_GET(x, i * sx);
+        RK_COMP_T a_g = a * g;
+        lanes[l] += RK_FN(slope_grad_term)(g, xv);
+        RK_PUT(dx, i * sdx, RK_LEAKY_GRAD(g, xv, a_g));
     }
     return rk_sum_lanes(lanes);
 }
