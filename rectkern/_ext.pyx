@@ -803,6 +803,11 @@ cdef Slopes plain_slopes(object alpha, cnp.ndarray x, object axis):
     return s
 
 
+cdef bint slopes_apart(Slopes s, cnp.ndarray out):
+    """Whether out leaves the slopes alone (writing it cannot change them)."""
+    return s.keep is None or apart(out, <cnp.ndarray>s.keep)
+
+
 def prelu_fast(x, alpha, axis, out):
     """prelu's plain case, or None."""
     cdef Slopes s
@@ -812,7 +817,7 @@ def prelu_fast(x, alpha, axis, out):
     if s is None:
         return None
     y = output_like(out, x, (x,))
-    if y is None:
+    if y is None or not slopes_apart(s, y):
         return None
     _run_prelu(x, s.values, y, s.axis)
     return y
@@ -831,7 +836,7 @@ def prelu_backward_fast(dy, x, alpha, axis, out):
     if s is None:
         return None
     dx = output_like(out, x, (dy, x))
-    if dx is None:
+    if dx is None or not slopes_apart(s, dx):
         return None
     if type(alpha) is float:
         _run_prelu_backward(dy, x, s.values, 1, dx, -1, &one_dalpha)

@@ -148,9 +148,11 @@ def _index_dtype(func, k):
 
 def _compute_slopes(alpha, dtype):
     """alpha as the kernels take it: contiguous, in float32 for float16/float32
-    data and float64 for float64 (a parameter never changes the result dtype)."""
+    data and float64 for float64 (a parameter never changes the result dtype).
+    Always a copy (O(C)), so that an ``out`` over alpha's memory cannot change
+    the slopes while the kernel reads them."""
     slope_dtype = np.float64 if dtype == np.float64 else np.float32
-    return np.ascontiguousarray(alpha.reshape(-1), dtype=slope_dtype)
+    return np.array(alpha.reshape(-1), dtype=slope_dtype, order="C", copy=True)
 
 
 # ---------------------------------------------------------------------------

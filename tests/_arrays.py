@@ -13,6 +13,8 @@ import zlib
 
 import numpy as np
 
+from rectkern import _reference as ref
+
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 LAYOUTS = ("C", "F", "transposed", "sliced", "reversed")
 
@@ -98,3 +100,26 @@ def assert_same(actual, expected):
         raise AssertionError(
             f"bits differ at {len(np.flatnonzero(bits_a != bits_e))} places, e.g. "
             f"actual {actual[~nan_a][bad]} expected {expected[~nan_e][bad]}")
+
+
+def assert_dalpha_close(actual, expected, dy, x, axis, shared):
+    """Within 1e-12 * sum |x * dy| of each channel, plus one rounding to
+    dalpha's dtype (float32 or float16 alpha); NaN and inf exactly."""
+    dy, x = np.asarray(dy), np.asarray(x)
+    dtype = ref.result_dtype(dy, x)
+    x64 = x.astype(dtype).astype(np.float64)
+    dy64 = dy.astype(dtype).astype(np.float64)
+    others = None if shared else tuple(d for d in range(x.ndim) if d != axis % x.ndim)
+    with np.errstate(invalid="ignore", over="ignore"):
+        terms = np.abs(np.where(x64 < 0, x64 * dy64, 0.0))
+        scale = np.asarray(terms.sum(axis=others)).reshape(np.shape(expected))
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_array_equal(actual[~finite], expected[~finite])
+    error = np.abs(actual[finite].astype(np.float64) - expected[finite])
+    rounding = np.spacing(np.abs(expected[finite])).astype(np.float64)
+    if expected.dtype == np.float64:
+        rounding = 0.0
+    assert np.all(error <= 1e-12 * scale[finite] + rounding), (actual, expected)

@@ -8,7 +8,8 @@ import pytest
 import rectkern as rk
 from rectkern import _reference as ref
 
-from ._arrays import FLOAT_DTYPES, SHAPES, array, assert_same, case_id, cases
+from ._arrays import (FLOAT_DTYPES, SHAPES, array, assert_dalpha_close, assert_same,
+                      case_id, cases)
 
 
 def _axes(ndim):
@@ -30,24 +31,6 @@ def _slopes(n, seed=0):
     alpha = rng.uniform(-1.5, 1.5, n)
     alpha[::5] = 0.0
     return alpha
-
-
-def assert_dalpha_close(actual, expected, dy, x, axis, shared):
-    """Within 1e-12 * sum |x * dy| of each channel; NaN and inf exactly."""
-    dtype = ref.result_dtype(dy, x)
-    x64 = x.astype(dtype).astype(np.float64)
-    dy64 = dy.astype(dtype).astype(np.float64)
-    others = None if shared else tuple(d for d in range(x.ndim) if d != axis % x.ndim)
-    with np.errstate(invalid="ignore", over="ignore"):
-        terms = np.abs(np.where(x64 < 0, x64 * dy64, 0.0))
-        scale = np.asarray(terms.sum(axis=others)).reshape(np.shape(expected))
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape
-    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
-    finite = np.isfinite(expected)
-    np.testing.assert_array_equal(actual[~finite], expected[~finite])
-    error = np.abs(actual[finite] - expected[finite])
-    assert np.all(error <= 1e-12 * scale[finite]), (actual, expected)
 
 
 @pytest.mark.parametrize("item", CASES, ids=_id)
@@ -241,3 +224,22 @@ def test_non_native_byte_order_and_misaligned_input(shape):
     dx, dalpha = rk.prelu_backward(misaligned, swapped, alpha)
     assert_same(dx, expected[0])
     assert_dalpha_close(dalpha, expected[1], dy, x, 1, shared=False)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("axis", (1, -1))
+def test_out_over_alpha(dtype, axis):
+    """out in alpha's memory: the slopes are read as they were passed."""
+    x = array(dtype, (3, 4, 4))
+    dy = array(dtype, (3, 4, 4), seed=1)
+    buffer = np.zeros(60, dtype)
+    alpha = buffer[:4]
+    alpha[:] = [0.5, -1.0, 2.0, 0.25]
+    slopes = alpha.copy()
+    out = buffer[2:50].reshape(3, 4, 4)              # starts inside alpha
+    assert_same(rk.prelu(x, alpha, axis=axis, out=out), ref.prelu(x, slopes, axis=axis))
+    alpha[:] = slopes
+    dx, dalpha = rk.prelu_backward(dy, x, alpha, axis=axis, out=out)
+    expected_dx, expected_dalpha = ref.prelu_backward(dy, x, slopes, axis=axis)
+    assert_same(dx, expected_dx)
+    assert_dalpha_close(dalpha, expected_dalpha, dy, x, axis, shared=False)
