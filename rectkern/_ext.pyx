@@ -7,6 +7,7 @@ file for the plain call, or by rectkern._ops for everything else.
 """
 
 cimport numpy as cnp
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.stdlib cimport free, malloc
 
 cnp.import_array()
@@ -679,13 +680,9 @@ cdef inline bint same_shape(cnp.ndarray a, cnp.ndarray b):
 
 cdef inline int plain_axis(object axis, int ndim):
     """axis in 0 .. ndim-1, or -1 if it is not a plain int in range."""
-    cdef long a
-    if type(axis) is not int:
+    if type(axis) is not int or not -ndim <= axis < ndim:   # compared as Python ints
         return -1
-    a = axis
-    if a < 0:
-        a += ndim
-    return <int>a if 0 <= a < ndim else -1
+    return <int>(axis + ndim if axis < 0 else axis)
 
 
 cdef void extent(cnp.ndarray a, char **lo, char **hi):
@@ -920,6 +917,8 @@ def maxout_backward_fast(dy, idx, k, axis, out):
     kk = k
     for d in range(cnp.PyArray_NDIM(<cnp.ndarray>dy)):
         dims[d] = cnp.PyArray_DIMS(<cnp.ndarray>dy)[d]
+    if dims[ax] > PY_SSIZE_T_MAX // kk:      # dx's axis: the checked way raises
+        return None
     dims[ax] *= kk
     t = cnp.PyArray_TYPE(<cnp.ndarray>dy)
     dx = (new_like(dy, t, dims) if out is None

@@ -7,7 +7,9 @@
 #      (generated C, object files, sources of the extension, tests);
 #   4. install the wheel with its test extras in a fresh virtual environment
 #      and run the whole suite from outside the source tree, so the tests
-#      exercise the installed package (doctests included, via --pyargs).
+#      exercise the installed package (doctests included, via --pyargs);
+#      docs/ goes beside tests/, as tests/test_errors.py reads its table
+#      from docs/hostile-input.md.
 # Usage: bash tools/check_dist.sh   (Linux; needs python3 and a C compiler)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +50,7 @@ echo "== the suite against the installed wheel"
 python3 -m venv "$work/env"
 "$work/env/bin/python" -m pip install -q "$wheel[test]"
 mkdir "$work/run"
-cp -r "$root/tests" "$root/pyproject.toml" "$work/run/"
+cp -r "$root/tests" "$root/docs" "$root/pyproject.toml" "$work/run/"
 cd "$work/run"
 "$work/env/bin/python" -c "import rectkern, sys; assert 'site-packages' in rectkern.__file__, rectkern.__file__"
 "$work/env/bin/python" -m pytest -q -p no:cacheprovider tests --pyargs rectkern
