@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Run the test suite (or the fuzz harness) against a build of rectkern
+# instrumented with AddressSanitizer and UndefinedBehaviorSanitizer, or
+# under valgrind memcheck.
+#
+#   bash tools/sanitize.sh [asan] [pytest arguments ...]
+#       a copy of the source tree built with -fsanitize=address,undefined
+#       (every instruction-set level), the suite run at the best level and
+#       again at baseline; any report stops the run with a non-zero status
+#   bash tools/sanitize.sh fuzz [tools/fuzz.py arguments ...]
+#       the same build, the fuzz harness run against it (at each level)
+#   bash tools/sanitize.sh valgrind [pytest arguments ...]
+#       a plain build, a representative subset of the suite under
+#       valgrind memcheck (slow: about fifty times the normal run time)
+#
+# Linux with gcc or clang (CC picks one; default gcc).  The build and its
+# virtual environment live in a temporary directory, or in RK_SANITIZE_DIR
+# when set (kept, so later runs skip the installs).
+#
+# Python itself is not instrumented, so the sanitizer runtime is preloaded;
+# leak detection is off because the interpreter does not free everything at
+# exit, and PYTHONMALLOC=malloc makes every Python allocation visible to the
+# sanitizers and to valgrind (not hidden in pymalloc's arenas).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+mode=asan
+case "${1:-}" in
+    asan|fuzz|valgrind) mode=$1; shift ;;
+esac
+cc=${CC:-gcc}
+if [ -n "${RK_SANITIZE_DIR:-}" ]; then
+    work=$RK_SANITIZE_DIR
+    mkdir -p "$work"
+else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+fi
+
+if [ ! -x "$work/venv/bin/python" ]; then
+    python3 -m venv "$work/venv"
+    # what pyproject.toml asks for building and testing (Python >= 3.11's tomllib)
+    "$work/venv/bin/python" -c '
+import sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))
+print("\n".join(project["build-system"]["requires"]
+                + project["project"]["optional-dependencies"]["test"]))
+' "$root/pyproject.toml" >"$work/requirements.txt"
+    "$work/venv/bin/python" -m pip install -q -r "$work/requirements.txt"
+fi
+py=$work/venv/bin/python
+
+# A fresh copy of the sources (not the developer's in-place build).
+src=$work/src
+rm -rf "$src"
+mkdir -p "$src"
+(cd "$root" && tar -cf - --exclude='*.so' --exclude='__pycache__' --exclude='rectkern/_ext.c' \
+    setup.py pyproject.toml README.md LICENSE rectkern src_c tests docs tools) | tar -xf - -C "$src"
+
+flags=()
+if [ "$mode" = valgrind ]; then
+    flags=(-g)
+else
+    flags=(-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+fi
+echo "== build ($cc ${flags[*]})"
+(cd "$src" && CC=$cc CFLAGS="${flags[*]}" LDFLAGS="${flags[*]}" \
+    "$py" setup.py -q build_ext --inplace >"$work/build.log" 2>&1) \
+    || { cat "$work/build.log"; exit 1; }
+
+export PYTHONPATH=$src PYTHONMALLOC=malloc
+cd "$src"
+case "$mode" in
+asan|fuzz)
+    # the runtimes of the compiler that built the extension
+    if [ "$cc" = clang ]; then
+        runtime=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
+    else
+        runtime=$("$cc" -print-file-name=libasan.so)
+    fi
+    # reports go to files: pytest captures stderr, and an abort would lose it
+    reports=$work/reports
+    rm -rf "$reports"
+    mkdir -p "$reports"
+    export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:log_path=$reports/asan
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan
+    for level in best baseline; do
+        if [ "$level" = baseline ]; then export RECTKERN_CPU=baseline; fi
+        echo "== $mode, level $level"
+        status=0
+        if [ "$mode" = fuzz ]; then
+            LD_PRELOAD=$runtime "$py" tools/fuzz.py "$@" || status=$?
+        else
+            LD_PRELOAD=$runtime "$py" -m pytest -q -p no:cacheprovider "$@" || status=$?
+        fi
+        if [ -n "$(ls -A "$reports")" ]; then
+            cat "$reports"/*
+            echo "== $mode, level $level: sanitizer reports above"
+            exit 1
+        fi
+        if [ "$status" != 0 ]; then
+            exit "$status"
+        fi
+    done
+    ;;
+valgrind)
+    # the kernels on every layout and edge value, once each
+    subset=(tests/test_elementwise.py tests/test_prelu.py tests/test_maxout.py
+            tests/test_errors.py -k "not hypothesis")
+    if [ $# -gt 0 ]; then subset=("$@"); fi
+    echo "== valgrind memcheck: ${subset[*]}"
+    valgrind --tool=memcheck --error-exitcode=99 --errors-for-leak-kinds=none \
+        --track-origins=yes --suppressions=/dev/null -q \
+        "$py" -m pytest -q -p no:cacheprovider "${subset[@]}"
+    ;;
+esac
+echo "== $mode: no reports"
