@@ -1,6 +1,7 @@
 """Calls from many threads at once on shared read-only inputs give the serial bits."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -55,3 +56,59 @@ def test_threads_give_the_serial_bits(dtype):
         for name, outputs in result.items():
             for got, expected in zip(outputs, serial[name]):
                 assert_same(got, expected)
+
+
+def _big_calls():
+    """A call of every kernel on arrays big enough to take milliseconds."""
+    x = array(np.float64, (8, 16, 128, 256))            # 4M elements, 32 MiB
+    dy = array(np.float64, x.shape, seed=1)
+    alpha = np.linspace(-1, 1, 16)
+    _, idx = rk.maxout(x, 4)
+    dy_groups = array(np.float64, idx.shape, seed=2)
+    return {
+        "relu": lambda: rk.relu(x),
+        "relu_backward": lambda: rk.relu_backward(dy, x),
+        "leaky_relu": lambda: rk.leaky_relu(x, 0.1),
+        "leaky_relu_backward": lambda: rk.leaky_relu_backward(dy, x, 0.1),
+        "prelu": lambda: rk.prelu(x, alpha),
+        "prelu_backward": lambda: rk.prelu_backward(dy, x, alpha),
+        "maxout": lambda: rk.maxout(x, 4),
+        "maxout_backward": lambda: rk.maxout_backward(dy_groups, idx, 4),
+    }
+
+
+def _runs_beside(call):
+    """Whether another Python thread ran all through the middle half of ``call``.
+
+    A kernel holding the GIL keeps every other thread out of the interpreter
+    until it returns (or, at best, lets one in for a switch interval); a
+    thread that counts, time-stamped, shows whether it ran while the kernel
+    did: with no gap longer than half the window between its stamps.
+    """
+    stamps, stop = [], threading.Event()
+
+    def count():
+        while not stop.is_set():
+            stamps.append(time.perf_counter())
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    while not stamps:                    # the counter is running
+        time.sleep(0.001)
+    start = time.perf_counter()
+    call()
+    end = time.perf_counter()
+    stop.set()
+    counter.join()
+    quarter = (end - start) / 4
+    low, high = start + quarter, end - quarter
+    inside = [low] + [t for t in stamps if low < t < high] + [high]
+    return len(inside) > 2 and bool(max(np.diff(inside)) < (high - low) / 2)
+
+
+@pytest.mark.parametrize("name", sorted(_big_calls()))
+def test_kernels_release_the_gil(name):
+    call = _big_calls()[name]
+    call()                                # first touch of the output pages
+    # a busy machine may not schedule the counter at once: three chances
+    assert any(_runs_beside(call) for _ in range(3))
