@@ -887,8 +887,10 @@ def maxout_fast(x, k, axis, out):
         idx = new_like(x, index_type(kk), dims)
     elif type(out) is tuple and len(out) == 2:
         y = plain_out(out[0], x, t, dims, (x,), False)
+        if y is None:                   # (and idx cannot be checked against it)
+            return None
         idx = plain_out(out[1], x, index_type(kk), dims, (x, y), False)
-        if y is not None and idx is not None and not apart(y, idx):
+        if idx is not None and not apart(y, idx):
             return None
     else:
         return None

@@ -341,6 +341,8 @@ CALLS = {
     "maxout-out-idx-read-only": call(
         rk.maxout, X, 2, axis=-1,
         out=(np.empty((2, 3, 2)), np.broadcast_to(np.uint8(0), (2, 3, 2)))),
+    "maxout-out-idx-only":
+        call(rk.maxout, X, 2, axis=-1, out=(None, np.empty((2, 3, 2), np.uint8))),
     "maxout-out-overlap": call(rk.maxout, B[:12], 2, axis=0, out=(B[4:10], None)),
     # -- maxout_backward
     "maxout_backward-dy-none":
