@@ -339,7 +339,7 @@ cdef inline rk_intp _abs(rk_intp v) noexcept nogil:
 
 
 cdef void make_plan(Plan *plan, int ndim, const rk_intp *shape, int axis,
-                    int nops, const Strides *strides) noexcept nogil:
+                    int nops, const Strides *strides, rk_intp axis_step) noexcept nogil:
     """Fold an iteration space into loops + one (outer, chan, inner) kernel block.
 
     ``shape`` is the common iteration shape, ``axis`` the channel (group)
@@ -347,8 +347,10 @@ cdef void make_plan(Plan *plan, int ndim, const rk_intp *shape, int axis,
     by the first operand's memory order (largest stride outermost), size-1
     dimensions dropped, and neighbours merged where every operand allows;
     the fastest-varying one becomes the kernel's inner dimension, unless the
-    channel stride is smaller still (channels-last), in which case the
-    kernel runs channels innermost with n_inner = 1.
+    first operand steps along axis (``axis_step``: from a channel, or a
+    group's member, to the next; 0 when the axis has none) by less still
+    (channels-last), in which case the kernel runs channels innermost with
+    n_inner = 1.
     """
     cdef int order[MAX_DIMS]
     cdef rk_intp merged_shape[MAX_DIMS]
@@ -388,8 +390,8 @@ cdef void make_plan(Plan *plan, int ndim, const rk_intp *shape, int axis,
         plan.kernel_strides[op][2] = 0
     plan.block.n_outer = 1
     plan.block.n_inner = 1
-    channels_last = (m > 0 and plan.block.n_chan > 1 and
-                     _abs(plan.kernel_strides[0][1]) < _abs(merged_strides[0][m - 1]))
+    channels_last = (m > 0 and axis_step != 0 and
+                     _abs(axis_step) < _abs(merged_strides[0][m - 1]))
     if m > 0 and not channels_last:
         m -= 1
         plan.block.n_inner = merged_shape[m]
@@ -405,6 +407,11 @@ cdef void make_plan(Plan *plan, int ndim, const rk_intp *shape, int axis,
         plan.loop_shape[i] = merged_shape[i]
         for op in range(nops):
             plan.loop_strides[op][i] = merged_strides[op][i]
+
+
+cdef inline rk_intp channel_step(cnp.ndarray a, int axis) noexcept:
+    """a's stride from one channel to the next, or 0 if there is no next."""
+    return cnp.PyArray_STRIDES(a)[axis] if axis >= 0 and cnp.PyArray_DIMS(a)[axis] > 1 else 0
 
 
 ctypedef int (*block_fn)(void *ctx, const Plan *plan, char **ptrs) noexcept nogil
@@ -502,7 +509,8 @@ cdef void _run_prelu(cnp.ndarray x, const void *alpha, cnp.ndarray y, int axis):
         return
     load_strides(&strides, 0, x)
     load_strides(&strides, 1, y)
-    make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 2, &strides)
+    make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 2, &strides,
+              channel_step(x, axis))
     ctx.forward = kernels.prelu[float_code(x)]
     ctx.alpha = alpha
     base[0] = <char *>cnp.PyArray_DATA(x)
@@ -526,7 +534,8 @@ cdef int _run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, const void *alpha,
     load_strides(&strides, 0, x)
     load_strides(&strides, 1, dy)
     load_strides(&strides, 2, dx)
-    make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 3, &strides)
+    make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 3, &strides,
+              channel_step(x, axis))
     ctx.backward = kernels.prelu_backward[float_code(x)]
     ctx.alpha = alpha
     ctx.dalpha = dalpha
@@ -601,9 +610,19 @@ cdef void group_strides(Strides *strides, cnp.ndarray full, int axis, rk_intp k,
 
 
 cdef int walk_groups(cnp.ndarray grouped, cnp.ndarray values, cnp.ndarray idx,
-                     rk_intp k, int axis, block_fn fn, MaxoutCtx *ctx):
+                     rk_intp k, int axis, block_fn fn, MaxoutCtx *ctx,
+                     bint by_members):
     """Walk maxout's operands: grouped (x or dx, axis k times longer), then
-    values (y or dy) and idx; returns the first nonzero block status."""
+    values (y or dy) and idx; returns the first nonzero block status.
+
+    The kernels run groups innermost (channels-last) where the step along
+    axis is the smallest in memory: the step from group to group, or with
+    ``by_members`` from member to member, so that even a single group along
+    axis is one run of memory.  maxout_backward writes such a run much
+    faster; the forward kernels, which reduce a lone group's members one
+    by one, mostly do better across the other axes.
+    """
+    cdef rk_intp axis_step
     cdef Plan plan
     cdef Strides strides
     cdef char *base[MAX_OPS]
@@ -611,8 +630,12 @@ cdef int walk_groups(cnp.ndarray grouped, cnp.ndarray values, cnp.ndarray idx,
     group_strides(&strides, grouped, axis, k, &ctx.member_stride)
     load_strides(&strides, 1, values)
     load_strides(&strides, 2, idx)
+    if by_members:
+        axis_step = ctx.member_stride if cnp.PyArray_DIMS(grouped)[axis] > 1 else 0
+    else:
+        axis_step = strides.of[0][axis] if cnp.PyArray_DIMS(values)[axis] > 1 else 0
     make_plan(&plan, cnp.PyArray_NDIM(values), cnp.PyArray_DIMS(values), axis, 3,
-              &strides)
+              &strides, axis_step)
     ctx.k = k
     base[0] = <char *>cnp.PyArray_DATA(grouped)
     base[1] = <char *>cnp.PyArray_DATA(values)
@@ -628,7 +651,7 @@ def run_maxout(cnp.ndarray x, rk_intp k, int axis, cnp.ndarray y, cnp.ndarray id
     if cnp.PyArray_SIZE(y) == 0:
         return
     ctx.forward = kernels.maxout[float_code(x)][index_code(idx)]
-    walk_groups(x, y, idx, k, axis, maxout_block, &ctx)
+    walk_groups(x, y, idx, k, axis, maxout_block, &ctx, False)
 
 
 def run_maxout_backward(cnp.ndarray dy, cnp.ndarray idx, rk_intp k, int axis,
@@ -638,7 +661,7 @@ def run_maxout_backward(cnp.ndarray dy, cnp.ndarray idx, rk_intp k, int axis,
     if cnp.PyArray_SIZE(dx) == 0:
         return True
     ctx.backward = kernels.maxout_backward[float_code(dx)][index_code(idx)]
-    return walk_groups(dx, dy, idx, k, axis, maxout_backward_block, &ctx) == 0
+    return walk_groups(dx, dy, idx, k, axis, maxout_backward_block, &ctx, True) == 0
 
 
 # ---------------------------------------------------------------------------

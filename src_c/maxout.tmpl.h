@@ -497,9 +497,15 @@ static int RK_FN(rk_maxout_backward)(
                 }
                 else {
                     for (rk_intp g = 0; g < m; g++) {
-                        RK_FN(scatter_group)(k, (rk_intp)RK_IDX(i_g, g * idx_s[1]),
-                                             RK_RAW(dy_g, g * dy_s[1]),
-                                             dx_g + g * dx_s[1], dx_s[2]);
+                        const rk_intp at = (rk_intp)RK_IDX(i_g, g * idx_s[1]);
+                        const RK_STORE_T g_v = RK_RAW(dy_g, g * dy_s[1]);
+                        char *dx_m = dx_g + g * dx_s[1];
+                        if (dx_s[2] == RK_ISIZE) {          /* members contiguous */
+                            RK_FN(scatter_group)(k, at, g_v, dx_m, RK_ISIZE);
+                        }
+                        else {
+                            RK_FN(scatter_group)(k, at, g_v, dx_m, dx_s[2]);
+                        }
                     }
                 }
             }
