@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import sys
 from typing import Any, Sequence, SupportsIndex, Union
 
 import numpy as np
@@ -70,6 +71,9 @@ def _nonzero_fans(shape: ShapeLike, func: str) -> tuple[int, int]:
             f"{func}: shape {_normalize_shape(shape, func)} has a zero fan "
             f"(fan_in={fan_in}, fan_out={fan_out})"
         )
+    # The scales are computed in floats: a fan past float64's range has none.
+    if fan_in + fan_out > sys.float_info.max:
+        raise ValueError(f"{func}: shape has fans beyond float64's range")
     return fan_in, fan_out
 
 
