@@ -230,7 +230,12 @@ def calls(draw):
         dy = _in_layout(rng, _values(rng, group_shape, dy_dtype), layout())
         args = [dy, idx, k]
     else:
-        args = [_in_layout(rng, _values(rng, shape, dy_dtype), layout()), x]
+        dy_shape = shape
+        if op in UFUNCS and shape and rng.random() < 0.2:
+            # a dy that broadcasts against x: dims of 1, leading dims left out
+            dy_shape = tuple(1 if rng.random() < 0.3 else n for n in shape)
+            dy_shape = dy_shape[int(rng.integers(0, len(shape) + 1)):]
+        args = [_in_layout(rng, _values(rng, dy_shape, dy_dtype), layout()), x]
 
     if op in ("leaky_relu", "leaky_relu_backward"):
         args.append(draw(st.sampled_from([0.01, -1.0, 0.0, np.nan, np.inf, 2.5,
@@ -249,19 +254,18 @@ def calls(draw):
     args, kwargs = _mutate(rng, op, args, kwargs, mutation)
     twin_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     if mutation is None:
-        _add_out(draw, rng, op, args, kwargs, twin_args, twin_kwargs)
+        _add_out(draw, rng, op, args, kwargs, twin_args)
     elif mutation.startswith("out"):
-        _add_bad_out(rng, op, args, kwargs, twin_args, twin_kwargs, mutation)
+        _add_bad_out(rng, op, args, kwargs, mutation)
     return Call(op, tuple(args), kwargs, tuple(twin_args), twin_kwargs, mutation)
 
 
 def _mutate(rng, op, args, kwargs, mutation):
     """Spoil a valid call the way ``mutation`` names (None: leave it valid)."""
     args = list(args)
-    first = 0
     if mutation in ("complex input", "object input", "string input", "non-array input"):
-        a = args[first]
-        args[first] = {"complex input": lambda: a.astype(complex),
+        a = args[0]
+        args[0] = {"complex input": lambda: a.astype(complex),
                        "object input": lambda: a.astype(object),
                        "string input": lambda: a.astype(str),
                        "non-array input": lambda: {"values": a}}[mutation]()
@@ -327,7 +331,7 @@ def _result_shapes(op, args, kwargs):
     return [(tuple(shape), ref.result_dtype(dy))]
 
 
-def _add_out(draw, rng, op, args, kwargs, twin_args, twin_kwargs):
+def _add_out(draw, rng, op, args, kwargs, twin_args):
     """Maybe an ``out`` for a valid call: fresh, in another layout, or sharing
     memory with an input (the very input, or partly overlapping it)."""
     kind = draw(st.sampled_from(["none", "none", "fresh", "layout", "input", "overlap"]))
@@ -371,7 +375,7 @@ def _sharing(rng, args, twin_args, i, shape, dtype, exact):
     return np.ndarray(shape, dtype, buffer=buf, offset=shift)
 
 
-def _add_bad_out(rng, op, args, kwargs, twin_args, twin_kwargs, mutation):
+def _add_bad_out(rng, op, args, kwargs, mutation):
     (shape, dtype), *_ = _result_shapes(op, args, kwargs)
     if mutation == "out wrong shape" and op in UFUNCS:
         # a ufunc broadcasts its inputs to out's shape: only a longer axis
@@ -397,8 +401,8 @@ def _add_bad_out(rng, op, args, kwargs, twin_args, twin_kwargs, mutation):
 # The check
 # ---------------------------------------------------------------------------
 
-def _snapshot(args, kwargs):
-    """Copies of every array argument that is not an output."""
+def _snapshot(args):
+    """Each array argument with a copy of it (``out`` is a keyword)."""
     return [(a, a.copy()) for a in args if isinstance(a, np.ndarray)]
 
 
@@ -416,7 +420,7 @@ def _outs(kwargs):
 
 def check(call):
     op = getattr(rk, call.op)
-    inputs = _snapshot(call.args, call.kwargs)
+    inputs = _snapshot(call.args)
     if call.mutation is not None:
         expected = MUTATIONS[call.mutation]
         try:
