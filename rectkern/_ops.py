@@ -12,7 +12,6 @@ from typing import Any, SupportsIndex
 
 import numpy as np
 from numpy.exceptions import AxisError
-from numpy.lib.array_utils import normalize_axis_index
 from numpy.typing import ArrayLike, NDArray
 
 from . import _ext
@@ -40,11 +39,11 @@ def _axis(func, axis, ndim):
         axis = operator.index(axis)
     except TypeError:
         raise TypeError(f"{func}: axis must be an integer, got {axis!r}") from None
+    # compared as Python ints (numpy's normalize_axis_index takes a C int,
+    # and raises OverflowError for an axis beyond one)
     if not -ndim <= axis < ndim:
-        # checked here: normalize_axis_index takes a C int, and would raise
-        # OverflowError rather than AxisError for an axis beyond it
         raise AxisError(axis, ndim, msg_prefix=func)
-    return normalize_axis_index(axis, ndim, msg_prefix=func)
+    return axis % ndim
 
 
 def _group_size(func, k):
