@@ -1,5 +1,6 @@
 """Calls from many threads at once on shared read-only inputs give the serial bits."""
 
+import sys
 import threading
 import time
 
@@ -78,33 +79,38 @@ def big_calls():
     }
 
 
-def _runs_beside(call):
-    """Whether another Python thread ran all through the middle half of ``call``.
+def _runs_beside(call, times=10):
+    """Whether another Python thread ran while ``call`` ran ``times`` times.
 
-    A kernel holding the GIL keeps every other thread out of the interpreter
-    until it returns (or, at best, lets one in for a switch interval); a
-    thread that counts, time-stamped, shows whether it ran while the kernel
-    did: with no gap longer than half the window between its stamps.
+    The switch interval is made long, so that a call holding the GIL keeps
+    every other thread out of the interpreter for the whole window; a
+    counting thread (which lets the GIL go after each count) shows whether
+    it got in while the calls ran.
     """
     stamps, stop = [], threading.Event()
 
     def count():
         while not stop.is_set():
             stamps.append(time.perf_counter())
+            time.sleep(0)                # lets the GIL go: the caller takes it back
 
+    interval = sys.getswitchinterval()
     counter = threading.Thread(target=count)
     counter.start()
-    while not stamps:                    # the counter is running
-        time.sleep(0.001)
-    start = time.perf_counter()
-    call()
-    end = time.perf_counter()
-    stop.set()
-    counter.join()
-    quarter = (end - start) / 4
-    low, high = start + quarter, end - quarter
-    inside = [low] + [t for t in stamps if low < t < high] + [high]
-    return len(inside) > 2 and bool(max(np.diff(inside)) < (high - low) / 2)
+    try:
+        while not stamps:                # the counter is running
+            time.sleep(0.001)
+        sys.setswitchinterval(10.0)
+        time.sleep(0.001)                # the counter waits for the GIL, not the CPU
+        start = time.perf_counter()
+        for _ in range(times):
+            call()
+        end = time.perf_counter()
+    finally:
+        sys.setswitchinterval(interval)
+        stop.set()
+        counter.join()
+    return any(start < t < end for t in stamps)
 
 
 @pytest.mark.parametrize("name", ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
@@ -112,5 +118,4 @@ def _runs_beside(call):
 def test_kernels_release_the_gil(big_calls, name):
     call = big_calls[name]
     call()                                # first touch of the output pages
-    # a busy machine may not schedule the counter at once: three chances
-    assert any(_runs_beside(call) for _ in range(3))
+    assert _runs_beside(call)
