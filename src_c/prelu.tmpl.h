@@ -210,7 +210,7 @@ RK_INLINE void RK_FN(prelu_backward_channels)(
         RK_COMP_T g = RK_GET(dy, c * sdy), xv = RK_GET(x, c * sx);
         RK_COMP_T a_g = alpha[c] * g;
         partial[c] += RK_FN(slope_grad_term)(g, xv);
-        RK_PUT(dx, c * sdx, RK_LEAKY_GRAD(g, xv, a_g));
+        RK_PUT(dx, c * sdx, RK_LEAKY_GRAD_NAN_FIRST(g, xv, a_g));
     }
 }
 

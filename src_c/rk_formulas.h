@@ -3,8 +3,10 @@
  * dtype and kernel.  Arguments are plain variables of the compute type.
  *
  * A NaN x must give NaN in forward and backward, yet `NaN > 0` is false:
- * relu's `x <= 0` test is false for NaN too, so it returns x; the
- * gradients test for NaN first.
+ * relu's `x <= 0` test is false for NaN too, so it returns x.  relu's
+ * gradient tests for NaN first; leaky's takes x > 0 and x <= 0 as its two
+ * cases, and a NaN x, which is neither, falls through to x (two vector
+ * compares where testing for NaN first took four).
  * Gradients are selected, never multiplied by a 0/1 mask, so a NaN in dy
  * only reaches dx where it passes.
  *
@@ -32,7 +34,11 @@
 /* leaky_relu with ax = alpha * x */
 #define RK_LEAKY(x, ax)          (isgreater(x, 0) ? (x) : (ax))
 /* leaky_relu_backward with a_dy = alpha * dy */
-#define RK_LEAKY_GRAD(dy, x, a_dy) ((x) != (x) ? (x) : isgreater(x, 0) ? (dy) : (a_dy))
+#define RK_LEAKY_GRAD(dy, x, a_dy) (isgreater(x, 0) ? (dy) : islessequal(x, 0) ? (a_dy) : (x))
+/* The same results, NaN tested first: the form gcc compiles better where
+ * the loop also adds into partial sums in memory (prelu_backward with the
+ * channels last). */
+#define RK_LEAKY_GRAD_NAN_FIRST(dy, x, a_dy) ((x) != (x) ? (x) : isgreater(x, 0) ? (dy) : (a_dy))
 /* One term of dalpha, with x_dy = (double)x * (double)dy: x < 0 or NaN
  * (that is, not x >= 0, one comparison) adds x_dy, NaN included; x == 0
  * adds nothing (not 0 * dy, which is NaN for an infinite dy). */
