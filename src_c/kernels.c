@@ -35,6 +35,23 @@ RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
 /* maxout: elements of a row whose running maximum is kept in local arrays */
 #define RK_CHUNK 1024
 
+/* maxout on arrays past the caches (x of RK_PREFETCH_MIN_BYTES or more):
+ * reading four member rows at once, or making the tournament's two passes
+ * over a chunk, the kernels outrun the hardware prefetcher, so they ask
+ * for the lines of the next chunk, or RK_PREFETCH_AHEAD bytes ahead, a
+ * block of RK_PREFETCH_BLOCK bytes at a time (large float64 NCHW, k=4:
+ * 1.1x to 1.5x of np.copyto without, 1.02x to 1.08x with). */
+#define RK_PREFETCH_AHEAD 1024
+#define RK_PREFETCH_BLOCK 1024
+#define RK_PREFETCH_MIN_BYTES (4 << 20)
+
+RK_INLINE void rk_prefetch_block(const char *p)
+{
+    for (int offset = 0; offset < RK_PREFETCH_BLOCK; offset += 64) {
+        RK_PREFETCH(p + offset);
+    }
+}
+
 #define RK_TEMPLATE "rows.tmpl.h"
 #include "rk_foreach_float.h"
 #undef RK_TEMPLATE

@@ -68,7 +68,7 @@ RK_INLINE void RK_FN(store_indices)(rk_intp m, const RK_LANE_T *RK_RESTRICT lane
  * NaN wins.  The last round writes y and idx itself.
  */
 RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
-                                          char *y, char *idx)
+                                          char *y, char *idx, int prefetch)
 {
     RK_COMP_T pair[RK_CHUNK / 2];
     RK_LANE_T pair_j[RK_CHUNK / 2];
@@ -79,6 +79,11 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
         const RK_COMP_T *v = RK_CONST_AT(RK_COMP_T, x, g0 * k * RK_ISIZE);
         RK_STORE_T *yy = RK_AT(RK_STORE_T, y, g0 * RK_ISIZE);
         RK_INDEX_T *ii = RK_AT(RK_INDEX_T, idx, g0 * RK_IDX_SIZE);
+        if (prefetch && k == 4 && (n - g0 - m) * k >= RK_CHUNK) {
+            for (rk_intp b = 0; b < RK_CHUNK * RK_ISIZE; b += RK_PREFETCH_BLOCK) {
+                rk_prefetch_block((const char *)v + RK_CHUNK * RK_ISIZE + b);
+            }
+        }
         if (k == 2) {
             for (rk_intp i = 0; i < n_pairs; i++) {
                 RK_COMP_T a = v[2 * i], b = v[2 * i + 1];
@@ -108,23 +113,33 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
  * and idx are apart (the Python layer sees to it). */
 RK_INLINE void RK_FN(maxout_four_rows)(rk_intp n, const char *x, rk_intp sm,
                                        RK_STORE_T *RK_RESTRICT y,
-                                       RK_INDEX_T *RK_RESTRICT idx)
+                                       RK_INDEX_T *RK_RESTRICT idx, int prefetch)
 {
     const RK_COMP_T *RK_RESTRICT x0 = RK_CONST_AT(RK_COMP_T, x, 0);
     const RK_COMP_T *RK_RESTRICT x1 = RK_CONST_AT(RK_COMP_T, x, sm);
     const RK_COMP_T *RK_RESTRICT x2 = RK_CONST_AT(RK_COMP_T, x, 2 * sm);
     const RK_COMP_T *RK_RESTRICT x3 = RK_CONST_AT(RK_COMP_T, x, 3 * sm);
-    for (rk_intp i = 0; i < n; i++) {
-        RK_COMP_T a = x0[i], b = x1[i], c = x2[i], d = x3[i];
-        int nan_a = RK_IS_NAN(a), nan_b = RK_IS_NAN(b);
-        int nan_c = RK_IS_NAN(c), nan_d = RK_IS_NAN(d);
-        int first = RK_BEATS_FLAGGED(b, a, nan_b, nan_a);
-        int second = RK_BEATS_FLAGGED(d, c, nan_d, nan_c);
-        RK_COMP_T w1 = first ? b : a, w2 = second ? d : c;
-        int nan_w1 = first ? nan_b : nan_a, nan_w2 = second ? nan_d : nan_c;
-        int take = RK_BEATS_FLAGGED(w2, w1, nan_w2, nan_w1);
-        y[i] = take ? w2 : w1;
-        idx[i] = (RK_INDEX_T)(take ? 2 + second : first);
+    const rk_intp block = RK_PREFETCH_BLOCK / RK_ISIZE, ahead = RK_PREFETCH_AHEAD / RK_ISIZE;
+    for (rk_intp i0 = 0; i0 < n; i0 += block) {
+        const rk_intp i1 = n - i0 < block ? n : i0 + block;
+        if (prefetch && n - i0 >= ahead + block) {
+            rk_prefetch_block((const char *)(x0 + i0 + ahead));
+            rk_prefetch_block((const char *)(x1 + i0 + ahead));
+            rk_prefetch_block((const char *)(x2 + i0 + ahead));
+            rk_prefetch_block((const char *)(x3 + i0 + ahead));
+        }
+        for (rk_intp i = i0; i < i1; i++) {
+            RK_COMP_T a = x0[i], b = x1[i], c = x2[i], d = x3[i];
+            int nan_a = RK_IS_NAN(a), nan_b = RK_IS_NAN(b);
+            int nan_c = RK_IS_NAN(c), nan_d = RK_IS_NAN(d);
+            int first = RK_BEATS_FLAGGED(b, a, nan_b, nan_a);
+            int second = RK_BEATS_FLAGGED(d, c, nan_d, nan_c);
+            RK_COMP_T w1 = first ? b : a, w2 = second ? d : c;
+            int nan_w1 = first ? nan_b : nan_a, nan_w2 = second ? nan_d : nan_c;
+            int take = RK_BEATS_FLAGGED(w2, w1, nan_w2, nan_w1);
+            y[i] = take ? w2 : w1;
+            idx[i] = (RK_INDEX_T)(take ? 2 + second : first);
+        }
     }
 }
 
@@ -136,7 +151,8 @@ RK_INLINE void RK_FN(maxout_four_rows)(rk_intp n, const char *x, rk_intp sm,
  */
 RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
                                   const char *x, rk_intp sm, rk_intp sx,
-                                  char *y, rk_intp sy, char *idx, rk_intp si)
+                                  char *y, rk_intp sy, char *idx, rk_intp si,
+                                  int prefetch)
 {
     RK_COMP_T buf0[RK_CHUNK], buf1[RK_CHUNK], best[RK_CHUNK];
     RK_LANE_T best_j[RK_CHUNK];
@@ -145,7 +161,8 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
      * selects cheap; elsewhere three passes over a chunk in L1 cost less
      * (measured: in cache 3.0x against 1.9x of np.copyto at AVX2) */
     if (RK_ISA_LEVEL == RK_LEVEL_AVX512 && k == 4 && direct && sx == RK_ISIZE) {
-        RK_FN(maxout_four_rows)(n, x, sm, (RK_STORE_T *)(void *)y, (RK_INDEX_T *)(void *)idx);
+        RK_FN(maxout_four_rows)(n, x, sm, (RK_STORE_T *)(void *)y, (RK_INDEX_T *)(void *)idx,
+                                prefetch);
         return;
     }
     for (rk_intp i0 = 0; i0 < n; i0 += RK_CHUNK) {
@@ -204,11 +221,12 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
  * the tournament of maxout_four_rows, in one pass.
  */
 RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
-                                          char *y, char *idx)
+                                          char *y, char *idx, int prefetch)
 {
     const uint16_t *RK_RESTRICT v = (const uint16_t *)(const void *)x;
     uint16_t *RK_RESTRICT yy = (uint16_t *)(void *)y;
     RK_INDEX_T *RK_RESTRICT ii = (RK_INDEX_T *)(void *)idx;
+    (void)prefetch;     /* one pass over one stream: the hardware keeps up */
     if (k == 2) {
         for (rk_intp g = 0; g < n; g++) {
             uint16_t a = v[2 * g], b = v[2 * g + 1];
@@ -237,7 +255,7 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
 RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
                                              const char *x, rk_intp sm,
                                              uint16_t *RK_RESTRICT y,
-                                             RK_INDEX_T *RK_RESTRICT idx)
+                                             RK_INDEX_T *RK_RESTRICT idx, int prefetch)
 {
     uint16_t best[RK_CHUNK];
     int16_t best_key[RK_CHUNK];
@@ -261,6 +279,14 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
         }
         if (k == 4 && RK_ISA_LEVEL == RK_LEVEL_AVX512) {   /* as maxout_four_rows */
             const uint16_t *RK_RESTRICT x2 = RK_MEMBER(2);
+            if (prefetch && n - i0 - m >= RK_CHUNK) {          /* the next chunk */
+                for (rk_intp b = 0; b < RK_CHUNK * 2; b += RK_PREFETCH_BLOCK) {
+                    rk_prefetch_block((const char *)(x0 + RK_CHUNK) + b);
+                    rk_prefetch_block((const char *)(x1 + RK_CHUNK) + b);
+                    rk_prefetch_block((const char *)(x2 + RK_CHUNK) + b);
+                    rk_prefetch_block((const char *)(last + RK_CHUNK) + b);
+                }
+            }
             for (rk_intp i = 0; i < m; i++) {
                 uint16_t a = x0[i], b = x1[i], c = x2[i], d = last[i];
                 int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
@@ -305,11 +331,12 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
 /* Rows of members: contiguous ones as above, others group by group. */
 RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
                                   const char *x, rk_intp sm, rk_intp sx,
-                                  char *y, rk_intp sy, char *idx, rk_intp si)
+                                  char *y, rk_intp sy, char *idx, rk_intp si,
+                                  int prefetch)
 {
     if (k >= 2 && sx == RK_ISIZE && sy == RK_ISIZE && si == RK_IDX_SIZE) {
         RK_FN(maxout_rows_contiguous)(n, k, x, sm, (uint16_t *)(void *)y,
-                                      (RK_INDEX_T *)(void *)idx);
+                                      (RK_INDEX_T *)(void *)idx, prefetch);
         return;
     }
     for (rk_intp i = 0; i < n; i++) {
@@ -327,6 +354,10 @@ static void RK_FN(rk_maxout)(
     const int groups_contiguous = x_s[2] == RK_ISIZE && x_s[1] == k * RK_ISIZE
                                   && y_s[1] == RK_ISIZE && idx_s[1] == RK_IDX_SIZE;
     rk_intp n_outer = block->n_outer, n_groups = block->n_chan;
+    /* x's size in bytes: prefetch hints only where x is past the caches
+     * (in cache they cost more than they save) */
+    const int prefetch =
+        n_outer * n_groups * k * block->n_inner * RK_ISIZE >= RK_PREFETCH_MIN_BYTES;
     if (block->n_inner == 1 && groups_contiguous && (k == 2 || k == 4)) {
         /* outer rows that continue one another make one run of groups */
         if (x_s[0] == n_groups * k * RK_ISIZE && y_s[0] == n_groups * RK_ISIZE
@@ -338,10 +369,10 @@ static void RK_FN(rk_maxout)(
             const char *x_o = x + o * x_s[0];
             char *y_o = y + o * y_s[0], *i_o = idx + o * idx_s[0];
             if (k == 2) {
-                RK_FN(maxout_small_groups)(n_groups, 2, x_o, y_o, i_o);
+                RK_FN(maxout_small_groups)(n_groups, 2, x_o, y_o, i_o, prefetch);
             }
             else {
-                RK_FN(maxout_small_groups)(n_groups, 4, x_o, y_o, i_o);
+                RK_FN(maxout_small_groups)(n_groups, 4, x_o, y_o, i_o, prefetch);
             }
         }
         return;
@@ -360,7 +391,7 @@ static void RK_FN(rk_maxout)(
             }
             else {
                 RK_FN(maxout_rows)(block->n_inner, k, xg, x_s[2], x_s[3],
-                                   yg, y_s[2], ig, idx_s[2]);
+                                   yg, y_s[2], ig, idx_s[2], prefetch);
             }
         }
     }

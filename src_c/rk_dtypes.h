@@ -35,6 +35,17 @@
 #  define RK_RESTRICT restrict
 #endif
 
+/* A hint to bring the cache line at p closer; a prefetch never faults,
+ * but the kernels only ask for lines inside their arrays. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define RK_PREFETCH(p) __builtin_prefetch(p)
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#  include <xmmintrin.h>
+#  define RK_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#else
+#  define RK_PREFETCH(p) ((void)(p))
+#endif
+
 #define RK_CAT_(a, b) a##_##b
 #define RK_CAT(a, b) RK_CAT_(a, b)
 #define RK_CAT3(a, b, c) RK_CAT(RK_CAT(a, b), c)

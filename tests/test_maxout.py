@@ -214,6 +214,21 @@ def test_channels_last_runs(dtype, k):
         rk.maxout_backward(dy, bad, k, axis=-1)
 
 
+@pytest.mark.parametrize("axis", (1, -1))
+@pytest.mark.parametrize("k", (2, 4))
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_arrays_past_the_caches(dtype, k, axis):
+    # past 4 MiB the kernels add prefetch hints, a block at a time, ahead of
+    # rows of odd length (the last blocks of each row take none)
+    shape = (9, 8, 29, 1031) if axis == 1 else (9, 29, 1031, 8)
+    x = array(dtype, shape, seed=k)
+    assert x.nbytes >= 4 << 20
+    y, idx = rk.maxout(x, k, axis=axis)
+    y_twin, idx_twin = ref.maxout(x, k, axis=axis)
+    assert_same(y, y_twin)
+    assert_same(idx, idx_twin)
+
+
 HALF_EDGE_BITS = (0x0000, 0x8000, 0x0001, 0x8001, 0x3c00, 0xbc00, 0x7bff, 0xfbff,
                   0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xfe00, 0xffff)
 
