@@ -226,7 +226,7 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
     const uint16_t *RK_RESTRICT v = (const uint16_t *)(const void *)x;
     uint16_t *RK_RESTRICT yy = (uint16_t *)(void *)y;
     RK_INDEX_T *RK_RESTRICT ii = (RK_INDEX_T *)(void *)idx;
-    (void)prefetch;     /* one pass over one stream: the hardware keeps up */
+    (void)prefetch;     /* one pass over the keys: the hardware keeps up */
     if (k == 2) {
         for (rk_intp g = 0; g < n; g++) {
             uint16_t a = v[2 * g], b = v[2 * g + 1];
@@ -255,7 +255,7 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
 RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
                                              const char *x, rk_intp sm,
                                              uint16_t *RK_RESTRICT y,
-                                             RK_INDEX_T *RK_RESTRICT idx, int prefetch)
+                                             RK_INDEX_T *RK_RESTRICT idx)
 {
     uint16_t best[RK_CHUNK];
     int16_t best_key[RK_CHUNK];
@@ -279,14 +279,6 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
         }
         if (k == 4 && RK_ISA_LEVEL == RK_LEVEL_AVX512) {   /* as maxout_four_rows */
             const uint16_t *RK_RESTRICT x2 = RK_MEMBER(2);
-            if (prefetch && n - i0 - m >= RK_CHUNK) {          /* the next chunk */
-                for (rk_intp b = 0; b < RK_CHUNK * 2; b += RK_PREFETCH_BLOCK) {
-                    rk_prefetch_block((const char *)(x0 + RK_CHUNK) + b);
-                    rk_prefetch_block((const char *)(x1 + RK_CHUNK) + b);
-                    rk_prefetch_block((const char *)(x2 + RK_CHUNK) + b);
-                    rk_prefetch_block((const char *)(last + RK_CHUNK) + b);
-                }
-            }
             for (rk_intp i = 0; i < m; i++) {
                 uint16_t a = x0[i], b = x1[i], c = x2[i], d = last[i];
                 int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
@@ -334,9 +326,10 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
                                   char *y, rk_intp sy, char *idx, rk_intp si,
                                   int prefetch)
 {
+    (void)prefetch;     /* float16 rows: the hints made large k=4 slower */
     if (k >= 2 && sx == RK_ISIZE && sy == RK_ISIZE && si == RK_IDX_SIZE) {
         RK_FN(maxout_rows_contiguous)(n, k, x, sm, (uint16_t *)(void *)y,
-                                      (RK_INDEX_T *)(void *)idx, prefetch);
+                                      (RK_INDEX_T *)(void *)idx);
         return;
     }
     for (rk_intp i = 0; i < n; i++) {
