@@ -15,6 +15,7 @@
 #define RK_LANES 32              /* four AVX-512 accumulators: no add waits on the last */
 #define RK_ROWS_PER_FLUSH 256
 #define RK_PRELU_TILE 512       /* prelu, channels last: alpha tiled over rows */
+#define RK_RUN_LANES 64         /* prelu_backward, channels last: lanes of a run */
 
 /* A fixed pairwise order (halves added lane by lane until one is left), so
  * the sum is the same bits on every run and at every level. */

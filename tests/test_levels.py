@@ -23,7 +23,7 @@ def add(*arrays):
             a = np.where(np.isnan(a), np.nan, a).astype(a.dtype)
         digest.update(np.ascontiguousarray(a).tobytes())
 with np.errstate(all="ignore"):
-    for dtype, shape, layout in cases(shapes=[(33,), (2, 6, 17), (3, 4, 5, 8), (2, 8, 3, 4)]):
+    for dtype, shape, layout in cases(shapes=[(33,), (2, 6, 17), (3, 4, 5, 8), (2, 8, 3, 4), (700, 3, 16)]):
         x, dy = array(dtype, shape, layout), array(dtype, shape, seed=1)
         axis = -1 if len(shape) % 2 else 1
         alpha = np.linspace(-1, 1, shape[axis])

@@ -194,10 +194,13 @@ def test_nhwc_and_nchw_agree():
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
-@pytest.mark.parametrize("shape", [(150, 7), (5, 40, 3), (300, 64), (2, 70, 33), (9, 600)])
+@pytest.mark.parametrize("shape", [(150, 7), (5, 40, 3), (300, 64), (2, 70, 33), (9, 600),
+                                   (1031, 16), (20000, 2), (4100, 1)])
 def test_long_channels_last_runs(dtype, shape):
     """Many contiguous rows of channels (alpha tiled over several rows per
-    call, and the rows left over), forward, backward and in place."""
+    call, and the rows left over; float32 channel counts that divide 64 as
+    one run in lanes, over several flushes and a tail), forward, backward
+    and in place."""
     x = array(dtype, shape)
     dy = array(dtype, shape, seed=1)
     alpha = _slopes(shape[-1])
