@@ -6,8 +6,11 @@
  * dalpha is summed in float64 in a fixed order, so the bits depend on
  * nothing but the layout: each (outer, channel) row is summed in RK_LANES
  * interleaved partial sums, rows are added into a per-channel partial for
- * RK_ROWS_PER_FLUSH outer steps, and that partial into dalpha.  The
- * blocking keeps the rounding error near sqrt(n) * eps on long runs.
+ * RK_ROWS_PER_FLUSH outer steps, and that partial into dalpha.  Float32
+ * channels last, in rows that continue one another, is one run summed in
+ * RK_RUN_LANES interleaved sums instead (prelu_backward_run), flushed into
+ * dalpha as often.  The blocking keeps the rounding error near
+ * sqrt(n) * eps on long runs.
  *
  * As in elementwise.tmpl.h, the loops are inline functions called with
  * constant unit strides on contiguous data, so that they vectorise; the
