@@ -98,19 +98,19 @@ RK_NOINLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx
 /* Channels last with rows continuing one another: kernels run several
  * rows per call against alpha tiled as often, so that a call's fixed cost
  * is not paid per short row.  Tiles alpha for the rows (at most n_outer)
- * and returns how many rows a call takes, or 0 when the layout does not
- * allow it. */
+ * that fit in `tile` elements and returns how many rows a call takes, or 0
+ * when the layout does not allow it. */
 RK_INLINE rk_intp RK_FN(tile_alpha)(const rk_block *block, int channels_contiguous,
                                     int rows_continue, const RK_COMP_T *RK_RESTRICT alpha,
-                                    RK_COMP_T *RK_RESTRICT tiled)
+                                    RK_COMP_T *RK_RESTRICT tiled, rk_intp tile)
 {
     const rk_intp n_chan = block->n_chan;
     rk_intp rows;
     if (block->n_inner != 1 || !channels_contiguous || !rows_continue
-        || n_chan < 1 || 2 * n_chan > RK_PRELU_TILE) {
+        || n_chan < 1 || 2 * n_chan > tile) {
         return 0;
     }
-    rows = RK_PRELU_TILE / n_chan;
+    rows = tile / n_chan;
     for (rk_intp r = 0; r < rows && r < block->n_outer; r++) {
         for (rk_intp c = 0; c < n_chan; c++) {
             tiled[r * n_chan + c] = alpha[c];
@@ -127,9 +127,10 @@ static void RK_FN(rk_prelu)(const rk_block *block,
     const int rows_contiguous = x_s[2] == RK_ISIZE && y_s[2] == RK_ISIZE;
     const int channels_contiguous = x_s[1] == RK_ISIZE && y_s[1] == RK_ISIZE;
     const rk_intp row = block->n_chan * RK_ISIZE;
-    RK_COMP_T tiled[RK_PRELU_TILE];
+    RK_COMP_T tiled[RK_PRELU_FORWARD_TILE];
     const rk_intp rows = RK_FN(tile_alpha)(block, channels_contiguous,
-                                           x_s[0] == row && y_s[0] == row, alpha, tiled);
+                                           x_s[0] == row && y_s[0] == row, alpha, tiled,
+                                           RK_PRELU_FORWARD_TILE);
     rk_intp o = 0;
     for (; rows && o + rows <= block->n_outer; o += rows) {
         RK_FN(prelu_channels)(rows * block->n_chan, x + o * x_s[0], RK_ISIZE,
@@ -337,7 +338,7 @@ static void RK_FN(rk_prelu_backward)(
     RK_COMP_T tiled[RK_PRELU_TILE];
     const rk_intp rows = RK_FN(tile_alpha)(
         block, channels_contiguous, dy_s[0] == row && x_s[0] == row && dx_s[0] == row,
-        alpha, tiled);
+        alpha, tiled, RK_PRELU_TILE);
 
 #if !RK_IS_HALF
     /* float32 only: for float64 the run was slower past the caches (1.2x
