@@ -174,6 +174,17 @@ RK_INLINE double RK_FN(slope_grad_term)(RK_COMP_T g, RK_COMP_T xv)
     return RK_SLOPE_GRAD_TERM(xv, x_dy);
 }
 
+/* One element's dx, with slope a. */
+#define RK_GRAD_AT(dy, x, dx, i, sdy, sx, sdx, a) \
+    RK_PUT(dx, (i) * (sdx), \
+           RK_FN(leaky_grad)(RK_GET(dy, (i) * (sdy)), RK_GET(x, (i) * (sx)), a))
+
+RK_INLINE RK_COMP_T RK_FN(leaky_grad)(RK_COMP_T g, RK_COMP_T xv, RK_COMP_T a)
+{
+    RK_COMP_T a_g = a * g;
+    return RK_LEAKY_GRAD(g, xv, a_g);
+}
+
 /* One (outer, channel) row; returns the row's dalpha sum.  Each step of
  * RK_LANES elements runs two simple loops, dalpha's and then dx's (each
  * vectorises where one loop doing both does not), in one body, so that the
@@ -190,16 +201,12 @@ RK_NOINLINE double RK_FN(prelu_backward_row)(
             lanes[l] += RK_TERM_AT(dy, x, i + l, sdy, sx);
         }
         for (int l = 0; l < RK_LANES; l++) {
-            RK_COMP_T g = RK_GET(dy, (i + l) * sdy), xv = RK_GET(x, (i + l) * sx);
-            RK_COMP_T a_g = a * g;
-            RK_PUT(dx, (i + l) * sdx, RK_LEAKY_GRAD(g, xv, a_g));
+            RK_GRAD_AT(dy, x, dx, i + l, sdy, sx, sdx, a);
         }
     }
     for (int l = 0; i < n; i++, l++) {
-        RK_COMP_T g = RK_GET(dy, i * sdy), xv = RK_GET(x, i * sx);
-        RK_COMP_T a_g = a * g;
-        lanes[l] += RK_FN(slope_grad_term)(g, xv);
-        RK_PUT(dx, i * sdx, RK_LEAKY_GRAD(g, xv, a_g));
+        lanes[l] += RK_TERM_AT(dy, x, i, sdy, sx);
+        RK_GRAD_AT(dy, x, dx, i, sdy, sx, sdx, a);
     }
     return rk_sum_lanes(lanes);
 }
@@ -221,16 +228,12 @@ RK_NOINLINE void RK_FN(prelu_backward_run)(
             lanes[l] += RK_TERM_AT(dy, x, i + l, RK_ISIZE, RK_ISIZE);
         }
         for (int l = 0; l < RK_RUN_LANES; l++) {
-            RK_COMP_T g = RK_GET(dy, (i + l) * RK_ISIZE), xv = RK_GET(x, (i + l) * RK_ISIZE);
-            RK_COMP_T a_g = alpha_lanes[l] * g;
-            RK_PUT(dx, (i + l) * RK_ISIZE, RK_LEAKY_GRAD(g, xv, a_g));
+            RK_GRAD_AT(dy, x, dx, i + l, RK_ISIZE, RK_ISIZE, RK_ISIZE, alpha_lanes[l]);
         }
     }
     for (int l = 0; i < n; i++, l++) {
-        RK_COMP_T g = RK_GET(dy, i * RK_ISIZE), xv = RK_GET(x, i * RK_ISIZE);
-        RK_COMP_T a_g = alpha_lanes[l] * g;
-        lanes[l] += RK_FN(slope_grad_term)(g, xv);
-        RK_PUT(dx, i * RK_ISIZE, RK_LEAKY_GRAD(g, xv, a_g));
+        lanes[l] += RK_TERM_AT(dy, x, i, RK_ISIZE, RK_ISIZE);
+        RK_GRAD_AT(dy, x, dx, i, RK_ISIZE, RK_ISIZE, RK_ISIZE, alpha_lanes[l]);
     }
     for (int l = 0; l < RK_RUN_LANES; l++) {
         lane_sums[l] = lanes[l];
@@ -416,3 +419,4 @@ static void RK_FN(rk_prelu_backward)(
 #undef RK_PUT
 #undef RK_ISIZE
 #undef RK_TERM_AT
+#undef RK_GRAD_AT
