@@ -182,12 +182,9 @@ RK_INLINE rk_intp leaky_relu_blocks_at(rk_intp n, const char *x, const char *a,
                                        rk_intp sa, char *y)
 {
     rk_intp i = 0;
-    for (; i + RK_HALF_BLOCK <= n; i += RK_HALF_BLOCK) {
-        float xb[RK_HALF_BLOCK], yb[RK_HALF_BLOCK];
-        RK_BLOCK_IN(x, i, xb);
-        leaky_relu_run_f32(RK_HALF_BLOCK, (const char *)xb, 4, a + i * sa, sa,
-                           (char *)yb, 4);
-        RK_BLOCK_OUT(yb, y, i);
+    for (; i + RK_HALF_LEAKY_BLOCK <= n; i += RK_HALF_LEAKY_BLOCK) {
+        rk_half_leaky_block(x + 2 * i, (const float *)(const void *)(a + i * sa), sa / 4,
+                            y + 2 * i);
     }
     return i;
 }

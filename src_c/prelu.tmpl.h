@@ -55,11 +55,8 @@ RK_INLINE void RK_FN(prelu_row)(rk_intp n, const char *x, rk_intp sx,
 {
     rk_intp i0 = 0;
     if (sx == 2 && sy == 2) {
-        for (; i0 + RK_HALF_BLOCK <= n; i0 += RK_HALF_BLOCK) {
-            float xb[RK_HALF_BLOCK], yb[RK_HALF_BLOCK];
-            rk_half_block_to_floats(x + 2 * i0, xb);
-            prelu_row_f32(RK_HALF_BLOCK, (const char *)xb, 4, (char *)yb, 4, a);
-            rk_floats_to_half_block(yb, y + 2 * i0);
+        for (; i0 + RK_HALF_LEAKY_BLOCK <= n; i0 += RK_HALF_LEAKY_BLOCK) {
+            rk_half_leaky_block(x + 2 * i0, &a, 0, y + 2 * i0);
         }
     }
     for (; i0 < n; i0 += RK_HALF_CHUNK) {
@@ -77,12 +74,8 @@ RK_NOINLINE void RK_FN(prelu_channels)(rk_intp n_chan, const char *x, rk_intp sx
 {
     rk_intp c0 = 0;
     if (sx == 2 && sy == 2) {
-        for (; c0 + RK_HALF_BLOCK <= n_chan; c0 += RK_HALF_BLOCK) {
-            float xb[RK_HALF_BLOCK], yb[RK_HALF_BLOCK];
-            rk_half_block_to_floats(x + 2 * c0, xb);
-            prelu_channels_f32(RK_HALF_BLOCK, (const char *)xb, 4, (char *)yb, 4,
-                               alpha + c0);
-            rk_floats_to_half_block(yb, y + 2 * c0);
+        for (; c0 + RK_HALF_LEAKY_BLOCK <= n_chan; c0 += RK_HALF_LEAKY_BLOCK) {
+            rk_half_leaky_block(x + 2 * c0, alpha + c0, 1, y + 2 * c0);
         }
     }
     for (; c0 < n_chan; c0 += RK_HALF_CHUNK) {

