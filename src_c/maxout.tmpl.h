@@ -110,7 +110,15 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
 
 /* k = 4, members contiguous rows sm bytes apart, contiguous outputs: the
  * four rows in one pass, as the tournament of maxout_small_groups.  x, y
- * and idx are apart (the Python layer sees to it). */
+ * and idx are apart (the Python layer sees to it).
+ *
+ * Where the index is an eighth of the values' width (float64 with uint8),
+ * idx goes through lanes of the values' width and is stored after the
+ * block: a loop writing it directly would be vectorised 64 values at a
+ * time, more registers than there are (float64, one process: 0.85x-0.91x
+ * the time in cache, 0.72x-0.89x past the caches).  float32 is as fast
+ * either way. */
+#define RK_IDX_VIA_LANES (sizeof(RK_LANE_T) >= 8 * sizeof(RK_INDEX_T))
 RK_INLINE void RK_FN(maxout_four_rows)(rk_intp n, const char *x, rk_intp sm,
                                        RK_STORE_T *RK_RESTRICT y,
                                        RK_INDEX_T *RK_RESTRICT idx, int prefetch)
@@ -120,6 +128,7 @@ RK_INLINE void RK_FN(maxout_four_rows)(rk_intp n, const char *x, rk_intp sm,
     const RK_COMP_T *RK_RESTRICT x2 = RK_CONST_AT(RK_COMP_T, x, 2 * sm);
     const RK_COMP_T *RK_RESTRICT x3 = RK_CONST_AT(RK_COMP_T, x, 3 * sm);
     const rk_intp block = RK_PREFETCH_BLOCK / RK_ISIZE, ahead = RK_PREFETCH_AHEAD / RK_ISIZE;
+    RK_LANE_T lanes[RK_PREFETCH_BLOCK / RK_ISIZE];
     for (rk_intp i0 = 0; i0 < n; i0 += block) {
         const rk_intp i1 = n - i0 < block ? n : i0 + block;
         if (prefetch && n - i0 >= ahead + block) {
@@ -138,7 +147,15 @@ RK_INLINE void RK_FN(maxout_four_rows)(rk_intp n, const char *x, rk_intp sm,
             int nan_w1 = first ? nan_b : nan_a, nan_w2 = second ? nan_d : nan_c;
             int take = RK_BEATS_FLAGGED(w2, w1, nan_w2, nan_w1);
             y[i] = take ? w2 : w1;
-            idx[i] = (RK_INDEX_T)(take ? 2 + second : first);
+            if (RK_IDX_VIA_LANES) {
+                lanes[i - i0] = (RK_LANE_T)(take ? 2 + second : first);
+            }
+            else {
+                idx[i] = (RK_INDEX_T)(take ? 2 + second : first);
+            }
+        }
+        if (RK_IDX_VIA_LANES) {
+            RK_FN(store_indices)(i1 - i0, lanes, (char *)(idx + i0), RK_IDX_SIZE);
         }
     }
 }
@@ -210,6 +227,7 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
     }
 }
 
+#undef RK_IDX_VIA_LANES
 #else
 /*
  * float16 compares the stored bits as int16 keys (rk_half_key in
