@@ -8,6 +8,7 @@ file for the plain call, or by rectkern._ops for everything else.
 
 cimport numpy as cnp
 from cpython.pyport cimport PY_SSIZE_T_MAX
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdlib cimport free, malloc
 
 cnp.import_array()
@@ -781,6 +782,10 @@ cdef int compute_type(int type_num):
     return cnp.NPY_FLOAT64 if type_num == cnp.NPY_FLOAT64 else cnp.NPY_FLOAT32
 
 
+cdef enum:
+    SLOPES_INLINE = 64         # channels a Slopes converts without allocating
+
+
 cdef class Slopes:
     """alpha, ready for the kernels: a pointer to compute-type values."""
     cdef const void *values
@@ -789,6 +794,28 @@ cdef class Slopes:
     cdef float single32
     cdef double single64
     cdef object keep           # the array values point into
+    # a float64 alpha for float32 kernels, converted here (a new array per
+    # call cost more than a small kernel call): inline, or allocated
+    cdef float inline32[SLOPES_INLINE]
+    cdef float *converted
+
+    def __dealloc__(self):
+        PyMem_Free(self.converted)
+
+
+cdef const void *convert_to_float32(Slopes s, cnp.ndarray a) except NULL:
+    """a's s.count float64 values rounded to float32, in s's own storage."""
+    cdef float *values = s.inline32
+    cdef const char *data = <const char *>cnp.PyArray_DATA(a)
+    cdef rk_intp stride = cnp.PyArray_STRIDES(a)[0], i
+    if s.count > SLOPES_INLINE:
+        s.converted = <float *>PyMem_Malloc(s.count * sizeof(float))   # seen by tracemalloc
+        if s.converted == NULL:
+            raise MemoryError()
+        values = s.converted
+    for i in range(s.count):
+        values[i] = <float>(<const double *>(data + i * stride))[0]
+    return values
 
 
 cdef Slopes plain_slopes(object alpha, cnp.ndarray x, object axis):
@@ -815,6 +842,9 @@ cdef Slopes plain_slopes(object alpha, cnp.ndarray x, object axis):
         s.axis = plain_axis(axis, cnp.PyArray_NDIM(x))
         if s.axis < 0 or cnp.PyArray_DIMS(x)[s.axis] != s.count:
             return None
+    if comp == cnp.NPY_FLOAT32 and cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT64:
+        s.values = convert_to_float32(s, a)
+        return s
     if cnp.PyArray_TYPE(a) != comp or not cnp.PyArray_IS_C_CONTIGUOUS(a):
         a = cnp.PyArray_FROMANY(a, comp, 1, 1,
                                 cnp.NPY_ARRAY_IN_ARRAY | cnp.NPY_ARRAY_FORCECAST)

@@ -246,3 +246,20 @@ def test_out_over_alpha(dtype, axis):
     expected_dx, expected_dalpha = ref.prelu_backward(dy, x, slopes, axis=axis)
     assert_same(dx, expected_dx)
     assert_dalpha_close(dalpha, expected_dalpha, dy, x, axis, shared=False)
+
+
+@pytest.mark.parametrize("dtype", (np.float16, np.float32), ids=str)
+@pytest.mark.parametrize("channels", (3, 64, 65, 200))
+@pytest.mark.parametrize("step", (1, 2, -1))
+def test_float64_slopes_of_float32_kernels(dtype, channels, step):
+    """float64 alpha, converted to float32 per call (inline up to 64
+    channels, allocated past that), contiguous or strided."""
+    x = array(dtype, (3, channels, 5))
+    dy = array(dtype, (3, channels, 5), seed=1)
+    alpha = _slopes(abs(step) * channels)[::step][:channels]
+    for axis, xs, dys in ((1, x, dy), (-1, np.moveaxis(x, 1, -1), np.moveaxis(dy, 1, -1))):
+        assert_same(rk.prelu(xs, alpha, axis=axis), ref.prelu(xs, alpha, axis=axis))
+        dx, dalpha = rk.prelu_backward(dys, xs, alpha, axis=axis)
+        expected_dx, expected_dalpha = ref.prelu_backward(dys, xs, alpha, axis=axis)
+        assert_same(dx, expected_dx)
+        assert_dalpha_close(dalpha, expected_dalpha, dys, xs, axis, shared=False)
