@@ -23,7 +23,7 @@ RK_INLINE void RK_FN(maxout_group)(rk_intp k, const char *x, rk_intp sm,
 {
 #if RK_IS_HALF      /* float16 keys (rk_half_key): no conversion */
 #  define RK_GROUP_KEY(raw) rk_half_key(raw)
-#  define RK_GROUP_BEATS(v, b) ((v) > (b))
+#  define RK_GROUP_BEATS(v, b) RK_HALF_BEATS(v, b)
     int16_t best = RK_GROUP_KEY(RK_RAW(x, 0));
 #else
 #  define RK_GROUP_KEY(raw) (raw)
@@ -258,8 +258,13 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
  *
  * Groups of k = 2 or 4 side by side (axis last), with restrict pointers
  * (x, y and idx are apart: the Python layer sees to it).  A group of 4 is
- * the tournament of maxout_rows_at_once, in one pass.
+ * the tournament of maxout_rows_at_once, in one pass.  The key a pair
+ * hands on is the larger of its two: its winner's, or one above +inf
+ * where the pair holds a NaN, as RK_HALF_BEATS needs (selecting the
+ * winner's key instead, gcc made the rule a select among comparisons,
+ * which it did not vectorise).
  */
+#define RK_PAIR_KEY(key_a, key_b) ((key_a) > (key_b) ? (key_a) : (key_b))
 RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
                                           char *y, char *idx, int prefetch)
 {
@@ -270,7 +275,7 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
     if (k == 2) {
         for (rk_intp g = 0; g < n; g++) {
             uint16_t a = v[2 * g], b = v[2 * g + 1];
-            int take = rk_half_key(b) > rk_half_key(a);
+            int take = RK_HALF_BEATS(rk_half_key(b), rk_half_key(a));
             yy[g] = take ? b : a;
             ii[g] = (RK_INDEX_T)take;
         }
@@ -280,9 +285,9 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
         uint16_t a = v[4 * g], b = v[4 * g + 1], c = v[4 * g + 2], d = v[4 * g + 3];
         int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
         int16_t key_c = rk_half_key(c), key_d = rk_half_key(d);
-        int first = key_b > key_a, second = key_d > key_c;
-        int16_t key_1 = first ? key_b : key_a, key_2 = second ? key_d : key_c;
-        int take = key_2 > key_1;
+        int first = RK_HALF_BEATS(key_b, key_a), second = RK_HALF_BEATS(key_d, key_c);
+        int16_t key_1 = RK_PAIR_KEY(key_a, key_b), key_2 = RK_PAIR_KEY(key_c, key_d);
+        int take = RK_HALF_BEATS(key_2, key_1);
         yy[g] = take ? (second ? d : c) : (first ? b : a);
         ii[g] = (RK_INDEX_T)(take ? 2 + second : first);
     }
@@ -311,7 +316,7 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
         if (k == 2) {
             for (rk_intp i = 0; i < m; i++) {
                 uint16_t a = x0[i], b = x1[i];
-                int take = rk_half_key(b) > rk_half_key(a);
+                int take = RK_HALF_BEATS(rk_half_key(b), rk_half_key(a));
                 yy[i] = take ? b : a;
                 ii[i] = (RK_INDEX_T)take;
             }
@@ -323,9 +328,9 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
                 uint16_t a = x0[i], b = x1[i], c = x2[i], d = last[i];
                 int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
                 int16_t key_c = rk_half_key(c), key_d = rk_half_key(d);
-                int first = key_b > key_a, second = key_d > key_c;
-                int16_t key_1 = first ? key_b : key_a, key_2 = second ? key_d : key_c;
-                int take = key_2 > key_1;
+                int first = RK_HALF_BEATS(key_b, key_a), second = RK_HALF_BEATS(key_d, key_c);
+                int16_t key_1 = RK_PAIR_KEY(key_a, key_b), key_2 = RK_PAIR_KEY(key_c, key_d);
+                int take = RK_HALF_BEATS(key_2, key_1);
                 yy[i] = take ? (second ? d : c) : (first ? b : a);
                 ii[i] = (RK_INDEX_T)(take ? 2 + second : first);
             }
@@ -334,7 +339,7 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
         for (rk_intp i = 0; i < m; i++) {
             uint16_t a = x0[i], b = x1[i];
             int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
-            int take = key_b > key_a;
+            int take = RK_HALF_BEATS(key_b, key_a);
             best[i] = take ? b : a;
             best_key[i] = take ? key_b : key_a;
             best_j[i] = (RK_LANE_T)take;
@@ -344,7 +349,7 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
             for (rk_intp i = 0; i < m; i++) {
                 uint16_t v = xj[i];
                 int16_t key = rk_half_key(v);
-                int take = key > best_key[i];
+                int take = RK_HALF_BEATS(key, best_key[i]);
                 best[i] = take ? v : best[i];
                 best_key[i] = take ? key : best_key[i];
                 best_j[i] = take ? (RK_LANE_T)j : best_j[i];
@@ -352,7 +357,7 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
         }
         for (rk_intp i = 0; i < m; i++) {
             uint16_t v = last[i];
-            int take = rk_half_key(v) > best_key[i];
+            int take = RK_HALF_BEATS(rk_half_key(v), best_key[i]);
             yy[i] = take ? v : best[i];
             ii[i] = (RK_INDEX_T)(take ? (RK_LANE_T)(k - 1) : best_j[i]);
         }
@@ -376,6 +381,7 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
         RK_FN(maxout_group)(k, x + i * sx, sm, y + i * sy, idx + i * si);
     }
 }
+#undef RK_PAIR_KEY
 #endif
 
 static void RK_FN(rk_maxout)(
