@@ -10,12 +10,14 @@
  *   RK_LANE_T   a signed integer as wide as the values maxout compares
  *               (RK_COMP_T, or float16's int16 keys): vector lanes that
  *               hold an index beside a value; RK_LANE_MAX its maximum
+ *   RK_BITS_T   an unsigned integer as wide as RK_STORE_T, for its bits
  */
 #define RK_SUF f32
 #define RK_IS_HALF 0
 #define RK_STORE_T float
 #define RK_COMP_T float
 #define RK_LANE_T int32_t
+#define RK_BITS_T uint32_t
 #define RK_LANE_MAX INT32_MAX
 #define RK_LOAD(s) (s)
 #define RK_TO_STORE(v) (v)
@@ -27,6 +29,7 @@
 #define RK_STORE_T double
 #define RK_COMP_T double
 #define RK_LANE_T int64_t
+#define RK_BITS_T uint64_t
 #define RK_LANE_MAX INT64_MAX
 #define RK_LOAD(s) (s)
 #define RK_TO_STORE(v) (v)
@@ -38,6 +41,7 @@
 #define RK_STORE_T uint16_t
 #define RK_COMP_T float
 #define RK_LANE_T int16_t
+#define RK_BITS_T uint16_t
 #define RK_LANE_MAX INT16_MAX
 #define RK_LOAD(s) rk_half_to_float(s)
 #define RK_TO_STORE(v) rk_float_to_half(v)

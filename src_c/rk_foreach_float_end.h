@@ -5,5 +5,6 @@
 #undef RK_COMP_T
 #undef RK_LANE_T
 #undef RK_LANE_MAX
+#undef RK_BITS_T
 #undef RK_LOAD
 #undef RK_TO_STORE
