@@ -281,7 +281,13 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
         }
         return;
     }
-    for (rk_intp g = 0; g < n; g++) {
+    rk_intp g0 = 0;
+#ifdef RK_HALF_MAXOUT4
+    if (RK_IDX_SIZE == 1) {
+        g0 = rk_half_maxout4_groups(n, x, y, idx);
+    }
+#endif
+    for (rk_intp g = g0; g < n; g++) {
         uint16_t a = v[4 * g], b = v[4 * g + 1], c = v[4 * g + 2], d = v[4 * g + 3];
         int16_t key_a = rk_half_key(a), key_b = rk_half_key(b);
         int16_t key_c = rk_half_key(c), key_d = rk_half_key(d);

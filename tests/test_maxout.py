@@ -250,6 +250,23 @@ def test_float16_every_bit_pattern_against_the_edges(edge):
                 assert_same(actual, expected)
 
 
+@pytest.mark.parametrize("k", (2, 4))
+def test_float16_groups_side_by_side_among_edges(k):
+    """Groups side by side in long runs (the channels-last kernels, 32 groups
+    at a time at AVX-512, then the rest), half of their members edge values:
+    NaNs of either sign and several payloads meet each other, zeros and
+    infinities."""
+    rng = np.random.default_rng(k)
+    edges = np.array(HALF_EDGE_BITS + (0x7c02, 0xfc02, 0x7fff, 0x7e01), dtype=np.uint16)
+    shape = (515, 8 * k)
+    bits = np.where(rng.random(shape) < 0.5, rng.choice(edges, shape),
+                    rng.integers(0, 2**16, shape, dtype=np.uint16))
+    x = bits.astype(np.uint16).view(np.float16)
+    for case in (x, np.ascontiguousarray(x[:, :-k]), x[:, :-k]):
+        for actual, expected in zip(rk.maxout(case, k, axis=-1), ref.maxout(case, k, -1)):
+            assert_same(actual, expected)
+
+
 @pytest.mark.parametrize("k", [3, 4, 5, 8])
 def test_float16_random_bit_patterns(k):
     bits = np.random.default_rng(k).integers(0, 2**16, (k, 3000), dtype=np.uint16)
