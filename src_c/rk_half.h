@@ -7,7 +7,9 @@
  * all levels give the same bits.
  *
  * float16 kernels run the float32 kernels on converted values (leaky_relu
- * and prelu forward select among the stored bits at AVX-512, below).
+ * and prelu forward select among the stored bits at AVX-512, below, and
+ * maxout compares keys of the stored bits, never converted: in
+ * maxout.tmpl.h, and for groups of four side by side at AVX-512 below).
  * Contiguous data goes a vector block of RK_HALF_BLOCK elements at a time:
  * the block is converted into a small buffer, the float32 loop runs on it
  * with that constant length, and its result is converted back, so that the
