@@ -110,8 +110,9 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
 
 /* k = 2 or 4, members contiguous rows sm bytes apart, contiguous outputs:
  * the rows in one pass (k = 4 as the tournament of maxout_small_groups),
- * a block of RK_PREFETCH_BLOCK bytes per row at a time.  x, y and idx are
- * apart (the Python layer sees to it).
+ * a block of RK_PREFETCH_BLOCK bytes per row at a time, asking for the
+ * same block of the rows of next (the next group, or NULL).  x, y and idx
+ * are apart (the Python layer sees to it).
  *
  * Where the index is an eighth of the values' width (float64 with uint8),
  * idx goes through lanes of the values' width and is stored after the
@@ -119,18 +120,18 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
  * time, more registers than there are (float64 k=4, one process:
  * 0.85x-0.91x the time in cache, 0.72x-0.89x past the caches).  float32 is
  * as fast either way.  For k=2 against the chunked loop of maxout_rows,
- * past the caches (with the prefetch hints): float32 0.85x-0.94x the
+ * past the caches (both with prefetch hints): float32 0.85x-0.94x the
  * time, float64 0.88x-0.91x; in cache 0.96x-0.99x. */
 #define RK_IDX_VIA_LANES (sizeof(RK_LANE_T) >= 8 * sizeof(RK_INDEX_T))
 RK_INLINE void RK_FN(maxout_rows_at_once)(rk_intp n, rk_intp k, const char *x, rk_intp sm,
                                           RK_STORE_T *RK_RESTRICT y,
-                                          RK_INDEX_T *RK_RESTRICT idx, int prefetch)
+                                          RK_INDEX_T *RK_RESTRICT idx, const char *next)
 {
     const RK_COMP_T *RK_RESTRICT x0 = RK_CONST_AT(RK_COMP_T, x, 0);
     const RK_COMP_T *RK_RESTRICT x1 = RK_CONST_AT(RK_COMP_T, x, sm);
     const RK_COMP_T *RK_RESTRICT x2 = k == 4 ? RK_CONST_AT(RK_COMP_T, x, 2 * sm) : x1;
     const RK_COMP_T *RK_RESTRICT x3 = k == 4 ? RK_CONST_AT(RK_COMP_T, x, 3 * sm) : x1;
-    const rk_intp block = RK_PREFETCH_BLOCK / RK_ISIZE, ahead = RK_PREFETCH_AHEAD / RK_ISIZE;
+    const rk_intp block = RK_PREFETCH_BLOCK / RK_ISIZE;
     RK_LANE_T lanes[RK_PREFETCH_BLOCK / RK_ISIZE];
 #define RK_PUT_INDEX(i, value)                                                     \
     do {                                                                           \
@@ -143,13 +144,8 @@ RK_INLINE void RK_FN(maxout_rows_at_once)(rk_intp n, rk_intp k, const char *x, r
     } while (0)
     for (rk_intp i0 = 0; i0 < n; i0 += block) {
         const rk_intp i1 = n - i0 < block ? n : i0 + block;
-        if (prefetch && n - i0 >= ahead + block) {
-            rk_prefetch_block((const char *)(x0 + i0 + ahead));
-            rk_prefetch_block((const char *)(x1 + i0 + ahead));
-            if (k == 4) {
-                rk_prefetch_block((const char *)(x2 + i0 + ahead));
-                rk_prefetch_block((const char *)(x3 + i0 + ahead));
-            }
+        for (rk_intp j = 0; next && j < k; j++) {
+            rk_prefetch_lines(next + j * sm + i0 * RK_ISIZE, (i1 - i0) * RK_ISIZE);
         }
         if (k == 2) {
             for (rk_intp i = i0; i < i1; i++) {
@@ -184,12 +180,14 @@ RK_INLINE void RK_FN(maxout_rows_at_once)(rk_intp n, rk_intp k, const char *x, r
  * Members are rows of n elements.  The running maximum of a chunk of the
  * row stays in local arrays whose lanes have the compute type's width
  * (RK_LANE_T), so the update vectorises; y and idx are written once, by
- * the last comparison itself where they are contiguous.
+ * the last comparison itself where they are contiguous.  Where the rows
+ * are contiguous, each chunk asks for the same chunk of the rows of next
+ * (the next group, or NULL).
  */
 RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
                                   const char *x, rk_intp sm, rk_intp sx,
                                   char *y, rk_intp sy, char *idx, rk_intp si,
-                                  int prefetch)
+                                  const char *next)
 {
     RK_COMP_T buf0[RK_CHUNK], buf1[RK_CHUNK], best[RK_CHUNK];
     RK_LANE_T best_j[RK_CHUNK];
@@ -201,12 +199,22 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
     if (RK_ISA_LEVEL == RK_LEVEL_AVX512 && (k == 2 || k == 4) && direct && sx == RK_ISIZE) {
         /* k as a constant: a loop of its own for each */
         RK_FN(maxout_rows_at_once)(n, k == 2 ? 2 : 4, x, sm, (RK_STORE_T *)(void *)y,
-                                   (RK_INDEX_T *)(void *)idx, prefetch);
+                                   (RK_INDEX_T *)(void *)idx, next);
         return;
     }
+    /* each member's pass over a chunk asks for the next group's member
+     * (AVX2, float64 k=4, against no hints: 0.81x the time; asking for all
+     * members at the start of the chunk, 1.08x) */
+#define RK_ASK_NEXT(j)                                                             \
+    do {                                                                           \
+        if (next && sx == RK_ISIZE) {                                              \
+            rk_prefetch_lines(next + (j) * sm + i0 * RK_ISIZE, m * RK_ISIZE);      \
+        }                                                                          \
+    } while (0)
     for (rk_intp i0 = 0; i0 < n; i0 += RK_CHUNK) {
         const rk_intp m = n - i0 < RK_CHUNK ? n - i0 : RK_CHUNK;
         const char *x0 = x + i0 * sx;
+        RK_ASK_NEXT(0);
         const RK_COMP_T *v0 = RK_ROW(row_values)(m, x0, sx, buf0);
         const RK_COMP_T *v = v0;
         if (k == 1) {
@@ -216,6 +224,7 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
             }
         }
         for (rk_intp j = 1; j < k; j++) {
+            RK_ASK_NEXT(j);
             v = RK_ROW(row_values)(m, x0 + j * sm, sx, j == 1 ? buf1 : buf0);
             if (direct && j == k - 1) {
                 RK_STORE_T *yy = RK_AT(RK_STORE_T, y, i0 * sy);
@@ -247,6 +256,7 @@ RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
             RK_FN(store_indices)(m, best_j, idx + i0 * si, si);
         }
     }
+#undef RK_ASK_NEXT
 }
 
 #undef RK_IDX_VIA_LANES
@@ -302,11 +312,14 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
 /* Members are contiguous rows of n elements, sm bytes apart.  Members 0
  * and 1 start the maximum and the last member's loop writes y and idx
  * itself, so that no loop only copies.  x, y and idx are apart (the Python
- * layer sees to it), which the restrict pointers tell the compiler. */
+ * layer sees to it), which the restrict pointers tell the compiler.  Each
+ * chunk asks for the same chunk of the rows of next (the next group, or
+ * NULL). */
 RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
                                              const char *x, rk_intp sm,
                                              uint16_t *RK_RESTRICT y,
-                                             RK_INDEX_T *RK_RESTRICT idx)
+                                             RK_INDEX_T *RK_RESTRICT idx,
+                                             const char *next)
 {
     uint16_t best[RK_CHUNK];
     int16_t best_key[RK_CHUNK];
@@ -314,6 +327,9 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
 #define RK_MEMBER(j) (RK_CONST_AT(uint16_t, x, (j) * sm) + i0)
     for (rk_intp i0 = 0; i0 < n; i0 += RK_CHUNK) {
         const rk_intp m = n - i0 < RK_CHUNK ? n - i0 : RK_CHUNK;
+        for (rk_intp j = 0; next && j < k; j++) {
+            rk_prefetch_lines(next + j * sm + i0 * RK_ISIZE, m * RK_ISIZE);
+        }
         const uint16_t *RK_RESTRICT x0 = RK_MEMBER(0);
         const uint16_t *RK_RESTRICT x1 = RK_MEMBER(1);
         const uint16_t *RK_RESTRICT last = RK_MEMBER(k - 1);
@@ -375,12 +391,11 @@ RK_INLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
 RK_INLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
                                   const char *x, rk_intp sm, rk_intp sx,
                                   char *y, rk_intp sy, char *idx, rk_intp si,
-                                  int prefetch)
+                                  const char *next)
 {
-    (void)prefetch;     /* float16 rows: the hints made large k=4 slower */
     if (k >= 2 && sx == RK_ISIZE && sy == RK_ISIZE && si == RK_IDX_SIZE) {
         RK_FN(maxout_rows_contiguous)(n, k, x, sm, (uint16_t *)(void *)y,
-                                      (RK_INDEX_T *)(void *)idx);
+                                      (RK_INDEX_T *)(void *)idx, next);
         return;
     }
     for (rk_intp i = 0; i < n; i++) {
@@ -428,6 +443,11 @@ static void RK_FN(rk_maxout)(
         for (rk_intp g = 0; g < block->n_chan; g++) {
             const char *xg = x_o + g * x_s[1];
             char *yg = y_o + g * y_s[1], *ig = i_o + g * idx_s[1];
+            /* past the caches, the rows of the next group, which the rows
+             * kernels ask for as they go (see RK_PREFETCH_MIN_BYTES) */
+            const char *next = !prefetch ? NULL
+                               : g + 1 < block->n_chan ? xg + x_s[1]
+                               : o + 1 < n_outer ? x_o + x_s[0] : NULL;
             if (block->n_inner == 1 || k - 1 > RK_LANE_MAX) {
                 for (rk_intp i = 0; i < block->n_inner; i++) {
                     RK_FN(maxout_group)(k, xg + i * x_s[3], x_s[2],
@@ -436,7 +456,7 @@ static void RK_FN(rk_maxout)(
             }
             else {
                 RK_FN(maxout_rows)(block->n_inner, k, xg, x_s[2], x_s[3],
-                                   yg, y_s[2], ig, idx_s[2], prefetch);
+                                   yg, y_s[2], ig, idx_s[2], next);
             }
         }
     }

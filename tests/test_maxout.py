@@ -218,8 +218,9 @@ def test_channels_last_runs(dtype, k):
 @pytest.mark.parametrize("k", (2, 4))
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_arrays_past_the_caches(dtype, k, axis):
-    # past 4 MiB the kernels add prefetch hints, a block at a time, ahead of
-    # rows of odd length (the last blocks of each row take none)
+    # past 4 MiB the kernels add prefetch hints: for the next chunk of groups
+    # side by side, and for the rows of the next group (of odd length here),
+    # the next outer row's first group after the last
     shape = (9, 8, 29, 1031) if axis == 1 else (9, 29, 1031, 8)
     x = array(dtype, shape, seed=k)
     assert x.nbytes >= 4 << 20
