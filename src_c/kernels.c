@@ -41,14 +41,13 @@ RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
 
 /* maxout on arrays past the caches (x of RK_PREFETCH_MIN_BYTES or more)
  * outruns the hardware prefetcher, so the kernels ask for lines before
- * they read them: the groups side by side those of their next chunk, a
- * block of RK_PREFETCH_BLOCK bytes at a time (large float64 k=4: 1.06x to
- * 1.48x of np.copyto without, 0.93x to 1.08x with), and rows of members
- * the rows of the next group as they go, since the hardware prefetcher
- * starts afresh on each short row (large NCHW, C harness, one process,
- * against hints ahead in the row: float32 0.80x the time for k=2 and
- * 0.69x for k=4, float64 0.87x and 0.65x; float16, which took none,
- * 0.78x-0.85x). */
+ * they read them: groups side by side those of their next chunk, a block
+ * of RK_PREFETCH_BLOCK bytes at a time, and rows of members the rows of
+ * the next group as they go, since the hardware prefetcher starts afresh
+ * on each short row (large NCHW at AVX-512, C harness, one process,
+ * against hints ahead in the row: float32 0.88x the time for k=2 and
+ * 0.89x for k=4, float64 0.87x and 0.71x; float16, which took none, 0.81x
+ * and 0.78x). */
 #define RK_PREFETCH_BLOCK 1024
 #define RK_PREFETCH_MIN_BYTES (4 << 20)
 
