@@ -51,6 +51,13 @@ RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
 #define RK_PREFETCH_BLOCK 1024
 #define RK_PREFETCH_MIN_BYTES (4 << 20)
 
+RK_INLINE void rk_prefetch_block(const char *p)
+{
+    for (int offset = 0; offset < RK_PREFETCH_BLOCK; offset += 64) {
+        RK_PREFETCH(p + offset);
+    }
+}
+
 /* The lines of n bytes at p, every one inside them. */
 RK_INLINE void rk_prefetch_lines(const char *p, rk_intp n)
 {
