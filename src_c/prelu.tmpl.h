@@ -183,7 +183,7 @@ RK_INLINE RK_COMP_T RK_FN(leaky_grad)(RK_COMP_T g, RK_COMP_T xv, RK_COMP_T a)
  * vectorises where one loop doing both does not), in one body, so that the
  * float64 arithmetic of one overlaps the stores of the other.  dalpha
  * comes first since dx may be dy or x itself. */
-RK_NOINLINE double RK_FN(prelu_backward_row)(
+RK_INLINE double RK_FN(prelu_backward_row_loop)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
     char *dx, rk_intp sdx, RK_COMP_T a)
 {
@@ -202,6 +202,31 @@ RK_NOINLINE double RK_FN(prelu_backward_row)(
         RK_GRAD_AT(dy, x, dx, i, sdy, sx, sdx, a);
     }
     return rk_sum_lanes(lanes);
+}
+
+/* The row loop out of line, one copy for contiguous rows and one for any
+ * strides, so that the caller's own loops are register-allocated apart. */
+RK_NOINLINE double RK_FN(prelu_backward_contiguous_row)(
+    rk_intp n, const char *dy, const char *x, char *dx, RK_COMP_T a)
+{
+    return RK_FN(prelu_backward_row_loop)(n, dy, RK_ISIZE, x, RK_ISIZE, dx, RK_ISIZE, a);
+}
+
+RK_NOINLINE double RK_FN(prelu_backward_strided_row)(
+    rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
+    char *dx, rk_intp sdx, RK_COMP_T a)
+{
+    return RK_FN(prelu_backward_row_loop)(n, dy, sdy, x, sx, dx, sdx, a);
+}
+
+RK_INLINE double RK_FN(prelu_backward_row)(
+    rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
+    char *dx, rk_intp sdx, RK_COMP_T a)
+{
+    if (sdy == RK_ISIZE && sx == RK_ISIZE && sdx == RK_ISIZE) {
+        return RK_FN(prelu_backward_contiguous_row)(n, dy, x, dx, a);
+    }
+    return RK_FN(prelu_backward_strided_row)(n, dy, sdy, x, sx, dx, sdx, a);
 }
 
 /* Channels last, as one contiguous run of n elements (rows that continue
