@@ -41,22 +41,15 @@ RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
 
 /* maxout on arrays past the caches (x of RK_PREFETCH_MIN_BYTES or more)
  * outruns the hardware prefetcher, so the kernels ask for lines before
- * they read them: groups side by side those of their next chunk, a block
- * of RK_PREFETCH_BLOCK bytes at a time, and rows of members the rows of
- * the next group as they go, since the hardware prefetcher starts afresh
- * on each short row (large NCHW at AVX-512, C harness, one process,
- * against hints ahead in the row: float32 0.88x the time for k=2 and
- * 0.89x for k=4, float64 0.87x and 0.71x; float16, which took none, 0.81x
- * and 0.78x). */
-#define RK_PREFETCH_BLOCK 1024
+ * they read them: groups of four side by side those of their next chunk
+ * (large NHWC at AVX-512, C harness, one process: float64 0.81x the time
+ * of the same hints issued in unrolled blocks of 16 lines), and rows of
+ * members the rows of the next group as they go, since the hardware
+ * prefetcher starts afresh on each short row (large NCHW, against hints
+ * ahead in the row: float32 0.88x the time for k=2 and 0.89x for k=4,
+ * float64 0.87x and 0.71x; float16, which took none, 0.81x and 0.78x). */
+#define RK_PREFETCH_BLOCK 1024  /* maxout_rows_at_once: bytes of a row per step */
 #define RK_PREFETCH_MIN_BYTES (4 << 20)
-
-RK_INLINE void rk_prefetch_block(const char *p)
-{
-    for (int offset = 0; offset < RK_PREFETCH_BLOCK; offset += 64) {
-        RK_PREFETCH(p + offset);
-    }
-}
 
 /* The lines of n bytes at p, every one inside them. */
 RK_INLINE void rk_prefetch_lines(const char *p, rk_intp n)

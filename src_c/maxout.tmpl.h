@@ -80,9 +80,7 @@ RK_INLINE void RK_FN(maxout_small_groups_loop)(rk_intp n, int k, const char *x,
         RK_STORE_T *yy = RK_AT(RK_STORE_T, y, g0 * RK_ISIZE);
         RK_INDEX_T *ii = RK_AT(RK_INDEX_T, idx, g0 * RK_IDX_SIZE);
         if (prefetch && k == 4 && (n - g0 - m) * k >= RK_CHUNK) {
-            for (rk_intp b = 0; b < RK_CHUNK * RK_ISIZE; b += RK_PREFETCH_BLOCK) {
-                rk_prefetch_block((const char *)v + RK_CHUNK * RK_ISIZE + b);
-            }
+            rk_prefetch_lines((const char *)v + RK_CHUNK * RK_ISIZE, RK_CHUNK * RK_ISIZE);
         }
         if (k == 2) {
             for (rk_intp i = 0; i < n_pairs; i++) {
