@@ -168,15 +168,17 @@ RK_INLINE void RK_FN(maxout_rows_at_once)(rk_intp n, rk_intp k, const char *x, r
             }
         }
         else {
+            /* flags as wide as the values: int flags made gcc move float64
+             * masks between widths (in cache 1.13x-1.15x the time) */
             for (rk_intp i = i0; i < i1; i++) {
                 RK_COMP_T a = x0[i], b = x1[i], c = x2[i], d = x3[i];
-                int nan_a = RK_IS_NAN(a), nan_b = RK_IS_NAN(b);
-                int nan_c = RK_IS_NAN(c), nan_d = RK_IS_NAN(d);
-                int first = RK_BEATS_FLAGGED(b, a, nan_b, nan_a);
-                int second = RK_BEATS_FLAGGED(d, c, nan_d, nan_c);
+                RK_LANE_T nan_a = RK_IS_NAN(a), nan_b = RK_IS_NAN(b);
+                RK_LANE_T nan_c = RK_IS_NAN(c), nan_d = RK_IS_NAN(d);
+                RK_LANE_T first = RK_BEATS_FLAGGED(b, a, nan_b, nan_a);
+                RK_LANE_T second = RK_BEATS_FLAGGED(d, c, nan_d, nan_c);
                 RK_COMP_T w1 = first ? b : a, w2 = second ? d : c;
-                int nan_w1 = first ? nan_b : nan_a, nan_w2 = second ? nan_d : nan_c;
-                int take = RK_BEATS_FLAGGED(w2, w1, nan_w2, nan_w1);
+                RK_LANE_T nan_w1 = first ? nan_b : nan_a, nan_w2 = second ? nan_d : nan_c;
+                RK_LANE_T take = RK_BEATS_FLAGGED(w2, w1, nan_w2, nan_w1);
                 y[i] = take ? w2 : w1;
                 RK_PUT_INDEX(i, take ? 2 + second : first);
             }
