@@ -200,8 +200,8 @@ RK_INLINE void RK_FN(maxout_rows_at_once)(rk_intp n, rk_intp k, const char *x, r
  */
 RK_NOINLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
                                     const char *x, rk_intp sm, rk_intp sx,
-                                  char *y, rk_intp sy, char *idx, rk_intp si,
-                                  const char *next)
+                                    char *y, rk_intp sy, char *idx, rk_intp si,
+                                    const char *next)
 {
     RK_COMP_T buf0[RK_CHUNK], buf1[RK_CHUNK], best[RK_CHUNK];
     RK_LANE_T best_j[RK_CHUNK];
