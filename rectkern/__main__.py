@@ -100,7 +100,7 @@ def main(argv=None):
                           choices=["float16", "float32", "float64"])
     commands.add_parser("info", help="print the build and the kernels in use")
     run_bench = commands.add_parser(
-        "bench", help="a table per op: time, speed-up over NumPy, % of the memory limit")
+        "bench", help="a table per op: time, speed-up over NumPy, %% of the memory limit")
     run_bench.add_argument("--dtype", default="float32",
                            choices=["float16", "float32", "float64"])
     run_bench.add_argument("--layout", default="NCHW", choices=LAYOUTS)
