@@ -5,14 +5,18 @@ of the target architecture, each with that level's flags, and linked into
 one extension that picks a level at import (src_c/cpu.c).
 """
 
+import concurrent.futures
+import glob
+import hashlib
+import itertools
+import json
 import os
 import platform
-import json
+import shutil
+import subprocess
 import sys
 import sysconfig
 
-import numpy as np
-from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
@@ -49,26 +53,42 @@ def target_is_x86_64():
     return platform.machine().lower() in ("x86_64", "amd64")
 
 
+OBJECT_CACHE = os.path.join("build", "rectkern-objects")
+C_SOURCES = sorted(os.path.join("src_c", f) for f in os.listdir("src_c"))
+
+
 class BuildExt(build_ext):
+    """The extension, with kernels.c compiled once per level.
+
+    Every object is independent, so the levels' objects and the extension's
+    own sources (the Cython module, cpu.c) compile side by side, all at once
+    (a gcc of kernels.c takes about 350 MB).  The Cython module is written
+    from _ext.pyx while the levels compile: setuptools' build_ext is
+    Cython's when Cython is installed, as pyproject.toml asks.
+
+    A level's object is kept in build/ under a key of everything it is made
+    from (the compiler, its version, the flags and macros, and the bytes of
+    every file in src_c/: kernels.c includes no other header, neither
+    Python's nor NumPy's), so a second build of the same sources, such as
+    an editable install after `pip install .`, reuses it; `build_ext
+    --force` compiles it again.
+    """
+
     def build_extension(self, ext):
+        import numpy as np     # here, so that the metadata steps need not import it
+
+        ext.include_dirs.append(np.get_include())
         msvc = self.compiler.compiler_type == "msvc"
+        if msvc and not getattr(self.compiler, "initialized", True):
+            self.compiler.initialize()    # once, before the threads use it
         common = MSVC_FLAGS if msvc else UNIX_FLAGS
         levels = [(0, "baseline", [], [])]
         if target_is_x86_64():
             levels += X86_64_LEVELS
         ext.extra_compile_args = common + ext.extra_compile_args
-        level_flags = []
-        for number, name, unix_flags, msvc_flags in levels:
-            flags = common + (msvc_flags if msvc else unix_flags)
-            ext.extra_objects += self.compiler.compile(
-                ["src_c/kernels.c"],
-                output_dir=os.path.join(self.build_temp, name),
-                macros=[("RK_ISA_LEVEL", str(number))],
-                include_dirs=["src_c"],
-                extra_postargs=flags,
-                depends=ext.depends,
-            )
-            level_flags.append(" ".join(flags))
+        level_args = [common + (msvc_flags if msvc else unix_flags)
+                      for _, _, unix_flags, msvc_flags in levels]
+        level_flags = [" ".join(args) for args in level_args]
         # The flags, for rectkern.show_config(): a header cpu.c includes.
         os.makedirs(self.build_temp, exist_ok=True)
         with open(os.path.join(self.build_temp, "rk_build_info.h"), "w") as f:
@@ -76,14 +96,76 @@ class BuildExt(build_ext):
             f.write(f"#define RK_BUILD_LEVEL_FLAGS {{{', '.join(map(json.dumps, level_flags))}}}\n")
         ext.include_dirs.append(self.build_temp)
         ext.define_macros.append(("RK_HAVE_BUILD_INFO", "1"))
-        super().build_extension(ext)
+
+        compile_one = self.compiler.compile
+        # every object at once: three objects of about the same time on two
+        # cores would leave one idle for a third of the build
+        workers = len(levels) + len(ext.sources)
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            level_objects = [
+                pool.submit(self.compile_level, compile_one, number, name, args)
+                for (number, name, _, _), args in reversed(list(zip(levels, level_args)))]
+
+            def compile_sources_beside_levels(sources, *args, **kwargs):
+                # build_ext links what this returns with ext.extra_objects,
+                # which it reads only after this call
+                own = [pool.submit(compile_one, [source], *args, **kwargs)
+                       for source in sources]
+                ext.extra_objects += [future.result() for future in level_objects]
+                return [obj for future in own for obj in future.result()]
+
+            self.compiler.compile = compile_sources_beside_levels
+            try:
+                super().build_extension(ext)
+            finally:
+                del self.compiler.compile     # the class's method again
+
+    def compile_level(self, compile_one, number, name, flags):
+        """kernels.c for one level: the path of its object, from the cache
+        when an object of the same inputs is there."""
+        source = os.path.join("src_c", "kernels.c")
+        macros = [("RK_ISA_LEVEL", str(number))]
+        key = hashlib.sha256(json.dumps(
+            [self.compiler_identity(), macros, flags]).encode())
+        for path in C_SOURCES:
+            with open(path, "rb") as f:
+                key.update(path.encode() + b"\0" + f.read())
+        cached = os.path.join(OBJECT_CACHE, f"{name}-{key.hexdigest()[:20]}"
+                              + self.compiler.obj_extension)
+        if os.path.exists(cached) and not self.force:
+            print(f"rectkern: {name} kernels from {cached}")
+            return cached
+        output_dir = os.path.join(self.build_temp, name)
+        [obj] = compile_one([source], output_dir=output_dir, macros=macros,
+                                      include_dirs=["src_c"], extra_postargs=flags,
+                                      depends=C_SOURCES)
+        os.makedirs(OBJECT_CACHE, exist_ok=True)
+        for old in glob.glob(os.path.join(OBJECT_CACHE, f"{name}-*")):
+            os.remove(old)                 # one object per level is kept
+        partial = cached + f".{os.getpid()}.partial"
+        shutil.copyfile(obj, partial)
+        os.replace(partial, cached)        # never a half-written object
+        return cached
+
+    def compiler_identity(self):
+        """The compiler's command and what it says of its version."""
+        command = list(getattr(self.compiler, "compiler_so", None)
+                       or [getattr(self.compiler, "cc", self.compiler.compiler_type)])
+        program = list(itertools.takewhile(lambda arg: not arg.startswith("-"), command))
+        try:
+            answer = subprocess.run(program[-1:] + ["--version"], capture_output=True,
+                                    text=True, timeout=60)
+            version = answer.stdout + answer.stderr
+        except (OSError, subprocess.SubprocessError):
+            version = ""
+        return [command, version]
 
 
 extension = Extension(
     "rectkern._ext",
     sources=["rectkern/_ext.pyx", "src_c/cpu.c"],
-    include_dirs=[np.get_include(), "src_c"],
-    depends=[os.path.join("src_c", f) for f in sorted(os.listdir("src_c"))],
+    include_dirs=["src_c"],           # and NumPy's, added by BuildExt
+    depends=list(C_SOURCES),
     libraries=[] if sys.platform == "win32" else ["m"],   # fenv.h
     define_macros=[
         ("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
@@ -91,7 +173,6 @@ extension = Extension(
     ],
 )
 
-setup(
-    ext_modules=cythonize([extension], compiler_directives={"language_level": 3}),
-    cmdclass={"build_ext": BuildExt},
-)
+extension.cython_directives = {"language_level": 3}
+
+setup(ext_modules=[extension], cmdclass={"build_ext": BuildExt})
