@@ -29,7 +29,10 @@ def compute_dtype(dtype):
 
 
 def _compute(a, dtype):
-    return np.asarray(a).astype(compute_dtype(dtype))
+    # Widening a signalling NaN raises the invalid flag on some CPUs (arm64)
+    # and not on others; NaN in, NaN out is the contract, not an error.
+    with np.errstate(invalid="ignore"):
+        return np.asarray(a).astype(compute_dtype(dtype))
 
 
 def relu(x):
@@ -84,10 +87,10 @@ def prelu_backward(dy, x, alpha, axis=1):
     a, shared = _channel_slopes(alpha, x.ndim, axis)
     dx = leaky_relu_backward(dy, x, a)
     dtype = result_dtype(dy, x)
-    x64 = _compute(x, dtype).astype(np.float64)
-    dy64 = _compute(dy, dtype).astype(np.float64)
     others = None if shared else tuple(d for d in range(x.ndim) if d != axis % x.ndim)
     with np.errstate(invalid="ignore", over="ignore"):
+        x64 = _compute(x, dtype).astype(np.float64)
+        dy64 = _compute(dy, dtype).astype(np.float64)
         terms = np.where((x64 < 0) | np.isnan(x64), x64 * dy64, 0.0)
         dalpha = terms.sum(axis=others)
     grad_dtype = alpha_given.dtype if alpha_given.dtype.kind == "f" else np.float64
