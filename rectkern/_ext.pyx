@@ -39,7 +39,7 @@ cdef extern from "rectkern.h" nogil:
         char *y, const rk_intp *y_strides,
         char *idx, const rk_intp *idx_strides) noexcept nogil
     ctypedef int rk_maxout_backward_fn(
-        const rk_block *block, rk_intp k,
+        const rk_block *block, rk_intp k, int index_signed,
         const char *dy, const rk_intp *dy_strides,
         const char *idx, const rk_intp *idx_strides,
         char *dx, const rk_intp *dx_strides) noexcept nogil
@@ -50,7 +50,7 @@ cdef extern from "rectkern.h" nogil:
         rk_prelu_fn *prelu[3]
         rk_prelu_backward_fn *prelu_backward[3]
         rk_maxout_fn *maxout[3][4]
-        rk_maxout_backward_fn *maxout_backward[3][8]
+        rk_maxout_backward_fn *maxout_backward[3][4]
 
     int RK_NUM_LEVELS
     int rk_cpu_level()
@@ -460,10 +460,9 @@ cdef int float_code(cnp.ndarray a) except -1:
 
 
 cdef int index_code(cnp.ndarray a) noexcept:
-    """Row of the kernel tables for an integer dtype (RK_U8 ... RK_I64)."""
+    """Row of the kernel tables for an integer dtype's width (RK_U8 ... RK_U64)."""
     cdef int size = cnp.PyArray_ITEMSIZE(a)
-    cdef int code = 0 if size == 1 else 1 if size == 2 else 2 if size == 4 else 3
-    return code if cnp.PyTypeNum_ISUNSIGNED(cnp.PyArray_TYPE(a)) else code + 4
+    return 0 if size == 1 else 1 if size == 2 else 2 if size == 4 else 3
 
 
 cdef void load_strides(Strides *strides, int op, cnp.ndarray a) noexcept:
@@ -571,6 +570,7 @@ cdef struct MaxoutCtx:
     rk_maxout_fn *forward
     rk_maxout_backward_fn *backward
     rk_intp k
+    int index_signed          # maxout_backward's idx has a signed dtype
     rk_intp member_stride     # stride between members of a group in x / dx
 
 
@@ -598,7 +598,8 @@ cdef int maxout_backward_block(void *ctx_, const Plan *plan,
     cdef rk_intp dx_strides[4]
     # operands: dx, dy, idx
     with_member_stride(dx_strides, plan.kernel_strides[0], ctx.member_stride)
-    return ctx.backward(&plan.block, ctx.k, ptrs[1], plan.kernel_strides[1],
+    return ctx.backward(&plan.block, ctx.k, ctx.index_signed,
+                        ptrs[1], plan.kernel_strides[1],
                         ptrs[2], plan.kernel_strides[2], ptrs[0], dx_strides)
 
 
@@ -662,6 +663,7 @@ def run_maxout_backward(cnp.ndarray dy, cnp.ndarray idx, rk_intp k, int axis,
     if cnp.PyArray_SIZE(dx) == 0:
         return True
     ctx.backward = kernels.maxout_backward[float_code(dx)][index_code(idx)]
+    ctx.index_signed = cnp.PyTypeNum_ISSIGNED(cnp.PyArray_TYPE(idx))
     return walk_groups(dx, dy, idx, k, axis, maxout_backward_block, &ctx, True) == 0
 
 

@@ -71,7 +71,7 @@ RK_INLINE void rk_prefetch_lines(const char *p, rk_intp n)
 #include "rk_foreach_float.h"
 #undef RK_TEMPLATE
 
-/* maxout: forward per unsigned index dtype, backward per integer index dtype */
+/* maxout: forward and backward per unsigned index dtype */
 #define RK_TEMPLATE "rk_foreach_index.h"
 #define RK_INDEX_TEMPLATE "maxout.tmpl.h"
 #include "rk_foreach_float.h"
@@ -79,11 +79,8 @@ RK_INLINE void rk_prefetch_lines(const char *p, rk_intp n)
 #undef RK_INDEX_TEMPLATE
 
 #define RK_PER_FLOAT(name) { name##_f16, name##_f32, name##_f64 }   /* RK_F16 ... */
-#define RK_PER_UNSIGNED(name, f) \
-    { name##_##f##_u8, name##_##f##_u16, name##_##f##_u32, name##_##f##_u64 }
 #define RK_PER_INDEX(name, f) \
-    { name##_##f##_u8, name##_##f##_u16, name##_##f##_u32, name##_##f##_u64, \
-      name##_##f##_i8, name##_##f##_i16, name##_##f##_i32, name##_##f##_i64 }
+    { name##_##f##_u8, name##_##f##_u16, name##_##f##_u32, name##_##f##_u64 }
 #define RK_STR_(x) #x
 #define RK_STR(x) RK_STR_(x)
 
@@ -97,9 +94,9 @@ const rk_kernel_table RK_CAT(rk_kernels, RK_ISA_NAME) = {
     RK_PER_FLOAT(rk_prelu),
     RK_PER_FLOAT(rk_prelu_backward),
     {
-        RK_PER_UNSIGNED(rk_maxout, f16),
-        RK_PER_UNSIGNED(rk_maxout, f32),
-        RK_PER_UNSIGNED(rk_maxout, f64),
+        RK_PER_INDEX(rk_maxout, f16),
+        RK_PER_INDEX(rk_maxout, f32),
+        RK_PER_INDEX(rk_maxout, f64),
     },
     {
         RK_PER_INDEX(rk_maxout_backward, f16),

@@ -15,7 +15,6 @@
 #define RK_ISIZE ((rk_intp)sizeof(RK_STORE_T))
 #define RK_IDX_SIZE ((rk_intp)sizeof(RK_INDEX_T))
 
-#if RK_INDEX_IS_UNSIGNED
 /* One group, members sm bytes apart: scan them in order, with selects
  * rather than branches (random data would mispredict them). */
 RK_INLINE void RK_FN(maxout_group)(rk_intp k, const char *x, rk_intp sm,
@@ -475,38 +474,27 @@ static void RK_FN(rk_maxout)(
         }
     }
 }
-#endif
 
-/* Is every index of the row in 0 .. k-1?  Checked before the row's group
- * is written.  The row's smallest and largest index are found in the index
- * type itself, so that the loop vectorises at the index's own width. */
-RK_INLINE int RK_FN(indices_in_range)(rk_intp n, rk_intp k, const char *idx, rk_intp si)
+/* Is every index of the row at most last (k - 1, or less where the type
+ * holds no more)?  Checked before the row's group is written.  The row's
+ * largest index is found in the index type itself, so that the loop
+ * vectorises at the index's own width. */
+RK_INLINE int RK_FN(indices_in_range)(rk_intp n, RK_INDEX_T last, const char *idx,
+                                      rk_intp si)
 {
-    /* the largest valid index, as the type holds it */
-    const RK_INDEX_T last = (uint64_t)(k - 1) >= (uint64_t)RK_INDEX_MAX
-                            ? (RK_INDEX_T)RK_INDEX_MAX : (RK_INDEX_T)(k - 1);
     RK_INDEX_T high = 0;
-#if RK_INDEX_IS_UNSIGNED
     for (rk_intp i = 0; i < n; i++) {
         RK_INDEX_T v = RK_IDX(idx, i * si);
         high = v > high ? v : high;
     }
     return high <= last;
-#else
-    RK_INDEX_T low = 0;
-    for (rk_intp i = 0; i < n; i++) {
-        RK_INDEX_T v = RK_IDX(idx, i * si);
-        low = v < low ? v : low;
-        high = v > high ? v : high;
-    }
-    return low >= 0 && high <= last;
-#endif
 }
 
-RK_INLINE int RK_FN(indices_valid)(rk_intp n, rk_intp k, const char *idx, rk_intp si)
+RK_INLINE int RK_FN(indices_valid)(rk_intp n, RK_INDEX_T last, const char *idx,
+                                   rk_intp si)
 {
-    return si == RK_IDX_SIZE ? RK_FN(indices_in_range)(n, k, idx, RK_IDX_SIZE)
-                             : RK_FN(indices_in_range)(n, k, idx, si);
+    return si == RK_IDX_SIZE ? RK_FN(indices_in_range)(n, last, idx, RK_IDX_SIZE)
+                             : RK_FN(indices_in_range)(n, last, idx, si);
 }
 
 /* Member j of every group in the row: dy where idx == j, else +0.0. */
@@ -619,7 +607,7 @@ RK_INLINE void RK_FN(scatter_small_groups)(rk_intp n, int k, const char *dy,
 
 /* Every element of dx is written exactly once: dy at idx, +0.0 elsewhere. */
 static int RK_FN(rk_maxout_backward)(
-    const rk_block *block, rk_intp k,
+    const rk_block *block, rk_intp k, int index_signed,
     const char *dy, const rk_intp dy_s[3],
     const char *idx, const rk_intp idx_s[3],
     char *dx, const rk_intp dx_s[4])
@@ -630,6 +618,12 @@ static int RK_FN(rk_maxout_backward)(
     const int groups_contiguous = dy_s[1] == RK_ISIZE && idx_s[1] == RK_IDX_SIZE
                                   && dx_s[2] == RK_ISIZE && dx_s[1] == k * RK_ISIZE;
     rk_intp n_outer = block->n_outer, n_groups = block->n_chan;
+    /* the largest valid index, as the type holds it: a signed index read
+     * as unsigned is negative above half the unsigned range */
+    const RK_INDEX_T type_max = index_signed ? (RK_INDEX_T)(RK_INDEX_MAX >> 1)
+                                             : (RK_INDEX_T)RK_INDEX_MAX;
+    const RK_INDEX_T last = (uint64_t)(k - 1) >= (uint64_t)type_max
+                            ? type_max : (RK_INDEX_T)(k - 1);
     if (n == 1 && groups_contiguous && dy_s[0] == n_groups * RK_ISIZE
         && idx_s[0] == n_groups * RK_IDX_SIZE && dx_s[0] == n_groups * k * RK_ISIZE) {
         n_groups *= n_outer;            /* one run of groups, as in rk_maxout */
@@ -642,7 +636,7 @@ static int RK_FN(rk_maxout_backward)(
                 const char *dy_g = dy + o * dy_s[0] + g0 * dy_s[1];
                 const char *i_g = idx + o * idx_s[0] + g0 * idx_s[1];
                 char *dx_g = dx + o * dx_s[0] + g0 * dx_s[1];
-                if (!RK_FN(indices_valid)(m, k, i_g, idx_s[1])) {
+                if (!RK_FN(indices_valid)(m, last, i_g, idx_s[1])) {
                     return -1;
                 }
                 if (groups_contiguous && k == 2) {
@@ -671,7 +665,7 @@ static int RK_FN(rk_maxout_backward)(
             const char *dyg = dy + o * dy_s[0] + g * dy_s[1];
             const char *ig = idx + o * idx_s[0] + g * idx_s[1];
             char *dxg = dx + o * dx_s[0] + g * dx_s[1];
-            if (!RK_FN(indices_valid)(n, k, ig, idx_s[2])) {
+            if (!RK_FN(indices_valid)(n, last, ig, idx_s[2])) {
                 return -1;
             }
             if (contiguous && k == 2) {

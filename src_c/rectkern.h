@@ -18,13 +18,11 @@ extern "C" {
 /* Same type as npy_intp (Py_intptr_t), so ufunc loops match exactly. */
 typedef intptr_t rk_intp;
 
-/* Kernel table rows: float dtypes, then index dtypes. */
+/* Kernel table rows: float dtypes, then index widths (maxout's idx is
+ * unsigned; maxout_backward reads signed indices through the unsigned
+ * kernel of their width). */
 enum { RK_F16 = 0, RK_F32, RK_F64, RK_NUM_FLOATS };
-enum {
-    RK_U8 = 0, RK_U16, RK_U32, RK_U64,
-    RK_I8, RK_I16, RK_I32, RK_I64, RK_NUM_INDEX
-};
-#define RK_NUM_UINDEX 4
+enum { RK_U8 = 0, RK_U16, RK_U32, RK_U64, RK_NUM_INDEX };
 
 /* ---- ufunc inner loops: relu (e->e f->f d->d), leaky_relu (ef->e ff->f dd->d) ... */
 typedef void rk_ufunc_loop(char **args, const rk_intp *dimensions,
@@ -74,10 +72,12 @@ typedef void rk_maxout_fn(
 /*
  * Maxout backward: dx (as maxout's x) gets dy at idx and +0.0 elsewhere,
  * every element written once.  Returns 0, or -1 as soon as an idx value
- * outside 0 .. k-1 is met (dx is then partly written).
+ * outside 0 .. k-1 is met (dx is then partly written).  With index_signed,
+ * idx holds signed integers of the kernel's width: read as unsigned, a
+ * negative one is above the signed type's maximum, and so out of range.
  */
 typedef int rk_maxout_backward_fn(
-    const rk_block *block, rk_intp k,
+    const rk_block *block, rk_intp k, int index_signed,
     const char *dy, const rk_intp dy_strides[3],
     const char *idx, const rk_intp idx_strides[3],
     char *dx, const rk_intp dx_strides[4]);
@@ -92,7 +92,7 @@ typedef struct {
     rk_ufunc_loop *leaky_relu_backward[RK_NUM_FLOATS];
     rk_prelu_fn *prelu[RK_NUM_FLOATS];
     rk_prelu_backward_fn *prelu_backward[RK_NUM_FLOATS];
-    rk_maxout_fn *maxout[RK_NUM_FLOATS][RK_NUM_UINDEX];
+    rk_maxout_fn *maxout[RK_NUM_FLOATS][RK_NUM_INDEX];
     rk_maxout_backward_fn *maxout_backward[RK_NUM_FLOATS][RK_NUM_INDEX];
 } rk_kernel_table;
 

@@ -98,6 +98,30 @@ def test_backward_takes_any_integer_idx(idx_dtype):
     assert_same(rk.maxout_backward(dy, swapped, 3, axis=1), expected)
 
 
+@pytest.mark.parametrize("idx_dtype", ["uint8", "uint16", "int8", "int16", "int32", "int64"])
+@pytest.mark.parametrize("k", [2, 127, 128, 129, 200, 256, 300])
+@pytest.mark.parametrize("axis", [1, -1])
+def test_backward_idx_range_at_the_limits_of_its_dtype(idx_dtype, k, axis):
+    # A signed idx is read through the unsigned kernel of its width: its
+    # negative values must still be refused when k exceeds the signed range
+    # (int8 with k = 200: -56 read as uint8 is 200, -57 is 199).
+    info = np.iinfo(idx_dtype)
+    candidates = sorted({0, 1, k - 2, k - 1, k, k + 1, -1, -56, -57, -128, info.min, info.max})
+    groups = 5
+    for value in candidates:
+        if not info.min <= value <= info.max or value < -k - 200:
+            continue
+        idx = np.zeros((2, groups, 3) if axis == 1 else (2, 3, groups), idx_dtype)
+        idx.flat[7] = value
+        dy = np.arange(idx.size, dtype=np.float32).reshape(idx.shape) + 1
+        if 0 <= value < k:
+            expected = ref.maxout_backward(dy, idx, k, axis=axis)
+            assert_same(rk.maxout_backward(dy, idx, k, axis=axis), expected)
+        else:
+            with pytest.raises(ValueError, match="outside 0 .. k-1"):
+                rk.maxout_backward(dy, idx, k, axis=axis)
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_backward_writes_every_element(dtype):
     x = array(dtype, (4, 6, 9))
