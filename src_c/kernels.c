@@ -10,6 +10,7 @@
 #include "rk_dtypes.h"
 #include "rk_formulas.h"
 #include "rk_half.h"
+#include "rk_maxout_avx2.h"
 
 /* prelu_backward: partial sums of a row, and outer rows per flush */
 #define RK_LANES 32              /* four AVX-512 accumulators: no add waits on the last */

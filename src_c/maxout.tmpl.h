@@ -90,6 +90,20 @@ RK_INLINE void RK_FN(maxout_small_groups_loop)(rk_intp n, int k, const char *x,
             }
             continue;
         }
+#ifdef RK_MAXOUT4_AVX2
+        if (RK_IDX_SIZE == 1) {
+            rk_intp g = RK_ISIZE == 4
+                ? rk_avx2_maxout4_groups_f32(m, (const float *)(const void *)v,
+                                             (float *)(void *)yy, (uint8_t *)(void *)ii)
+                : rk_avx2_maxout4_groups_f64(m, (const double *)(const void *)v,
+                                             (double *)(void *)yy, (uint8_t *)(void *)ii);
+            for (; g < m; g++) {
+                RK_FN(maxout_group)(4, (const char *)(v + 4 * g), RK_ISIZE,
+                                    (char *)(yy + g), (char *)(ii + g));
+            }
+            continue;
+        }
+#endif
         for (rk_intp i = 0; i < n_pairs; i++) {
             RK_COMP_T a = v[2 * i], b = v[2 * i + 1];
             int take = RK_BEATS(b, a);
@@ -133,7 +147,8 @@ RK_NOINLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
  * as fast either way.  For k=2 against the chunked loop of maxout_rows,
  * past the caches (both with prefetch hints): float32 0.85x-0.94x the
  * time, float64 0.88x-0.91x; in cache 0.96x-0.99x. */
-#define RK_IDX_VIA_LANES (sizeof(RK_LANE_T) >= 8 * sizeof(RK_INDEX_T))
+#define RK_IDX_VIA_LANES \
+    (sizeof(RK_LANE_T) >= (RK_ISA_LEVEL == RK_LEVEL_AVX512 ? 8 : 4) * sizeof(RK_INDEX_T))
 RK_INLINE void RK_FN(maxout_rows_at_once)(rk_intp n, rk_intp k, const char *x, rk_intp sm,
                                           RK_STORE_T *RK_RESTRICT y,
                                           RK_INDEX_T *RK_RESTRICT idx, const char *next)
@@ -209,7 +224,8 @@ RK_NOINLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
      * elsewhere passes over a chunk in L1 cost less (measured, k=4: in
      * cache 3.0x against 1.9x of np.copyto at AVX2; k=2, float64: 1.15x
      * the time at AVX2, 1.7x at baseline) */
-    if (RK_ISA_LEVEL == RK_LEVEL_AVX512 && (k == 2 || k == 4) && direct && sx == RK_ISIZE) {
+    if ((RK_ISA_LEVEL == RK_LEVEL_AVX512 || (RK_ISA_LEVEL == RK_LEVEL_AVX2 && next && k == 4))
+        && (k == 2 || k == 4) && direct && sx == RK_ISIZE) {
         /* k as a constant: a loop of its own for each */
         RK_FN(maxout_rows_at_once)(n, k == 2 ? 2 : 4, x, sm, (RK_STORE_T *)(void *)y,
                                    (RK_INDEX_T *)(void *)idx, next);
@@ -357,7 +373,7 @@ RK_NOINLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
             }
             continue;
         }
-        if (k == 4 && RK_ISA_LEVEL == RK_LEVEL_AVX512) {   /* as maxout_rows_at_once */
+        if (k == 4 && (RK_ISA_LEVEL == RK_LEVEL_AVX512 || (RK_ISA_LEVEL == RK_LEVEL_AVX2 && next))) {
             const uint16_t *RK_RESTRICT x2 = RK_MEMBER(2);
             for (rk_intp i = 0; i < m; i++) {
                 uint16_t a = x0[i], b = x1[i], c = x2[i], d = last[i];

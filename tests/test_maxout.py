@@ -292,6 +292,32 @@ def test_float16_groups_side_by_side_among_edges(k):
             assert_same(actual, expected)
 
 
+@pytest.mark.parametrize("k", (2, 4))
+@pytest.mark.parametrize("dtype", (np.float32, np.float64))
+def test_groups_side_by_side_among_edges(dtype, k):
+    """Groups side by side in long runs (the channels-last kernels, several
+    groups a vector step, then the rest), most members edge values: ties of
+    equal values and of -0.0 against +0.0, infinities, and NaNs of either
+    sign and several payloads, which the first of them wins as stored."""
+    rng = np.random.default_rng(k)
+    info = np.finfo(dtype)
+    uint = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    quiet = np.array(np.nan, dtype).view(uint)
+    sign = uint.type(1) << uint.type(8 * uint.itemsize - 1)
+    nans = np.array([quiet, quiet | sign, quiet + 1, quiet + 3 | sign], uint).view(dtype)
+    edges = np.concatenate([nans, np.array(
+        [0.0, -0.0, 1.0, -1.0, 2.0, np.inf, -np.inf, info.max, -info.max,
+         info.smallest_subnormal, -info.smallest_subnormal], dtype)])
+    shape = (257, 16 * k + 3 * k)
+    x = np.where(rng.random(shape) < 0.8, rng.choice(edges, shape),
+                 rng.standard_normal(shape).astype(dtype))
+    for case in (x, np.ascontiguousarray(x[:, :-k]), x[:, :-k], x[1::2]):
+        y, idx = rk.maxout(case, k, axis=-1)
+        y_twin, idx_twin = ref.maxout(case, k, -1)
+        assert_same(idx, idx_twin)
+        assert_same(y.view(uint), y_twin.view(uint))     # NaN payloads too
+
+
 @pytest.mark.parametrize("k", [3, 4, 5, 8])
 def test_float16_random_bit_patterns(k):
     bits = np.random.default_rng(k).integers(0, 2**16, (k, 3000), dtype=np.uint16)
