@@ -321,9 +321,13 @@ RK_INLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
         return;
     }
     rk_intp g0 = 0;
-#ifdef RK_HALF_MAXOUT4
+#if defined(RK_HALF_MAXOUT4)
     if (RK_IDX_SIZE == 1) {
         g0 = rk_half_maxout4_groups(n, x, y, idx);
+    }
+#elif defined(RK_MAXOUT4_AVX2)
+    if (RK_IDX_SIZE == 1) {
+        g0 = rk_avx2_maxout4_groups_f16(n, v, yy, (uint8_t *)(void *)ii);
     }
 #endif
     for (rk_intp g = g0; g < n; g++) {

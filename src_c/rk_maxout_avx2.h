@@ -118,5 +118,85 @@ RK_INLINE rk_intp rk_avx2_maxout4_groups_f64(rk_intp n, const double *x, double 
     return g;
 }
 
+/* float16 on the keys of rk_half_key (rk_formulas.h), by RK_HALF_BEATS's
+ * rule: a pair hands on the larger of its two keys (RK_PAIR_KEY). */
+RK_INLINE __m256i rk_avx2_half_keys(__m256i h)
+{
+    const __m256i negative = _mm256_cmpgt_epi16(_mm256_set1_epi16(-1023), h);
+    return _mm256_blendv_epi8(_mm256_and_si256(h, _mm256_set1_epi16(0x7fff)),
+                              _mm256_sub_epi16(_mm256_set1_epi16(INT16_MIN), h), negative);
+}
+
+RK_INLINE __m256i rk_avx2_half_beats(__m256i v_key, __m256i b_key)
+{
+    return _mm256_andnot_si256(_mm256_cmpgt_epi16(b_key, _mm256_set1_epi16(0x7c00)),
+                               _mm256_cmpgt_epi16(v_key, b_key));
+}
+
+/* Within each 128-bit lane: the even 16-bit elements into the low half,
+ * the odd ones into the high half. */
+RK_INLINE __m256i rk_avx2_part_halves(__m256i v)
+{
+    return _mm256_shuffle_epi8(v, _mm256_setr_epi8(
+        0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
+        0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15));
+}
+
+/* One round over two vectors of 16 values: even elements (a) against odd
+ * ones (b); the winners, the larger keys and the flags, in the order of
+ * the 64-bit unpack of the parted vectors. */
+RK_INLINE void rk_avx2_half_round(__m256i v0, __m256i v1, __m256i *winner, __m256i *key,
+                                  __m256i *second_wins)
+{
+    const __m256i p0 = rk_avx2_part_halves(v0), p1 = rk_avx2_part_halves(v1);
+    const __m256i a = _mm256_unpacklo_epi64(p0, p1), b = _mm256_unpackhi_epi64(p0, p1);
+    const __m256i key_a = rk_avx2_half_keys(a), key_b = rk_avx2_half_keys(b);
+    *second_wins = rk_avx2_half_beats(key_b, key_a);
+    *winner = _mm256_blendv_epi8(a, b, *second_wins);
+    *key = _mm256_max_epi16(key_a, key_b);
+}
+
+/* Sixteen groups (64 halves) a step. */
+RK_INLINE rk_intp rk_avx2_maxout4_groups_f16(rk_intp n, const uint16_t *x, uint16_t *y,
+                                             uint8_t *idx)
+{
+    /* the last round holds, in 32-bit pairs, groups 0 1 4 5 8 9 12 13 |
+     * 2 3 6 7 10 11 14 15 */
+    const __m256i group_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i one = _mm256_set1_epi16(1);
+    rk_intp g = 0;
+    for (; g + 16 <= n; g += 16) {
+        const uint16_t *in = x + 4 * g;
+        __m256i winner[2], key[2], first[2];
+        for (int h = 0; h < 2; h++) {   /* eight groups each: (a, c) against (b, d) */
+            rk_avx2_half_round(_mm256_loadu_si256((const __m256i *)(const void *)(in + 32 * h)),
+                               _mm256_loadu_si256((const __m256i *)(const void *)(in + 32 * h + 16)),
+                               &winner[h], &key[h], &first[h]);
+        }
+        {                               /* the (a, b) winners against the (c, d) ones */
+            const __m256i p0 = rk_avx2_part_halves(winner[0]);
+            const __m256i p1 = rk_avx2_part_halves(winner[1]);
+            const __m256i k0 = rk_avx2_part_halves(key[0]), k1 = rk_avx2_part_halves(key[1]);
+            const __m256i f0 = rk_avx2_part_halves(first[0]);
+            const __m256i f1 = rk_avx2_part_halves(first[1]);
+            const __m256i take = rk_avx2_half_beats(_mm256_unpackhi_epi64(k0, k1),
+                                                    _mm256_unpacklo_epi64(k0, k1));
+            const __m256i won = _mm256_blendv_epi8(_mm256_unpacklo_epi64(p0, p1),
+                                                   _mm256_unpackhi_epi64(p0, p1), take);
+            const __m256i later = _mm256_blendv_epi8(_mm256_unpacklo_epi64(f0, f1),
+                                                     _mm256_unpackhi_epi64(f0, f1), take);
+            const __m256i at = _mm256_permutevar8x32_epi32(
+                _mm256_or_si256(_mm256_and_si256(take, _mm256_set1_epi16(2)),
+                                _mm256_and_si256(later, one)), group_order);
+            _mm256_storeu_si256((__m256i *)(void *)(y + g),
+                                _mm256_permutevar8x32_epi32(won, group_order));
+            _mm_storeu_si128((__m128i *)(void *)(idx + g),
+                             _mm_packus_epi16(_mm256_castsi256_si128(at),
+                                              _mm256_extracti128_si256(at, 1)));
+        }
+    }
+    return g;
+}
+
 #endif
 #endif
