@@ -163,8 +163,8 @@ static void RK_FN(rk_prelu)(const rk_block *block,
 
 RK_INLINE double RK_FN(slope_grad_term)(RK_COMP_T g, RK_COMP_T xv)
 {
-    double x_dy = (double)xv * (double)g;
-    return RK_SLOPE_GRAD_TERM(xv, x_dy);
+    const double x = (double)xv;        /* tested as double: no mask widening */
+    return RK_SLOPE_GRAD_TERM(x, x * (double)g);
 }
 
 /* One element's dx, with slope a. */
