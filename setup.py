@@ -62,7 +62,7 @@ class BuildExt(build_ext):
 
     Every object is independent, so the levels' objects and the extension's
     own sources (the Cython module, cpu.c) compile side by side, all at once
-    (a gcc of kernels.c takes about 350 MB).  The Cython module is written
+    (a handful of compilers, each of modest memory).  The Cython module is written
     from _ext.pyx while the levels compile: setuptools' build_ext is
     Cython's when Cython is installed, as pyproject.toml asks.
 
@@ -98,6 +98,7 @@ class BuildExt(build_ext):
         ext.define_macros.append(("RK_HAVE_BUILD_INFO", "1"))
 
         compile_one = self.compiler.compile
+        replaced = self.compiler.__dict__.get("compile")
         # every object at once: three objects of about the same time on two
         # cores would leave one idle for a third of the build
         workers = len(levels) + len(ext.sources)
@@ -118,7 +119,12 @@ class BuildExt(build_ext):
             try:
                 super().build_extension(ext)
             finally:
-                del self.compiler.compile     # the class's method again
+                if replaced is None:
+                    del self.compiler.compile     # the class's method again
+                else:
+                    self.compiler.compile = replaced
+            for future in level_objects:    # a failed level fails the build,
+                future.result()             # even where nothing was linked
 
     def compile_level(self, compile_one, number, name, flags):
         """kernels.c for one level: the path of its object, from the cache
@@ -137,20 +143,26 @@ class BuildExt(build_ext):
             return cached
         output_dir = os.path.join(self.build_temp, name)
         [obj] = compile_one([source], output_dir=output_dir, macros=macros,
-                                      include_dirs=["src_c"], extra_postargs=flags,
-                                      depends=C_SOURCES)
+                            include_dirs=["src_c"], extra_postargs=flags,
+                            depends=C_SOURCES)
         os.makedirs(OBJECT_CACHE, exist_ok=True)
-        for old in glob.glob(os.path.join(OBJECT_CACHE, f"{name}-*")):
-            os.remove(old)                 # one object per level is kept
+        pattern = os.path.join(OBJECT_CACHE, f"{name}-*{self.compiler.obj_extension}")
+        for old in glob.glob(pattern):
+            try:
+                os.remove(old)             # one object per level is kept
+            except FileNotFoundError:      # another build's clean-up was first
+                pass
         partial = cached + f".{os.getpid()}.partial"
         shutil.copyfile(obj, partial)
         os.replace(partial, cached)        # never a half-written object
         return cached
 
     def compiler_identity(self):
-        """The compiler's command and what it says of its version."""
+        """The compiler's command and options, what it says of its version,
+        and (MSVC) the headers it finds."""
         command = list(getattr(self.compiler, "compiler_so", None)
                        or [getattr(self.compiler, "cc", self.compiler.compiler_type)])
+        options = list(getattr(self.compiler, "compile_options", None) or [])
         program = list(itertools.takewhile(lambda arg: not arg.startswith("-"), command))
         try:
             answer = subprocess.run(program[-1:] + ["--version"], capture_output=True,
@@ -158,7 +170,7 @@ class BuildExt(build_ext):
             version = answer.stdout + answer.stderr
         except (OSError, subprocess.SubprocessError):
             version = ""
-        return [command, version]
+        return [command + options, version, os.environ.get("INCLUDE", "")]
 
 
 extension = Extension(
