@@ -139,16 +139,13 @@ RK_NOINLINE void RK_FN(maxout_small_groups)(rk_intp n, int k, const char *x,
  * same block of the rows of next (the next group, or NULL).  x, y and idx
  * are apart (the Python layer sees to it).
  *
- * Where the index is an eighth of the values' width (float64 with uint8),
- * idx goes through lanes of the values' width and is stored after the
- * block: a loop writing it directly would be vectorised 64 values at a
- * time, more registers than there are (float64 k=4, one process:
- * 0.85x-0.91x the time in cache, 0.72x-0.89x past the caches).  float32 is
- * as fast either way.  For k=2 against the chunked loop of maxout_rows,
- * past the caches (both with prefetch hints): float32 0.85x-0.94x the
- * time, float64 0.88x-0.91x; in cache 0.96x-0.99x. */
+ * Where the index is much narrower than the values (an eighth: float64
+ * with uint8; at AVX2 a quarter too: float32 with uint8), idx goes through
+ * lanes of the values' width and is stored after the block: a loop writing
+ * it directly is vectorised at the index's width, so many values at a time
+ * that their registers outnumber the machine's (AVX2 has half AVX-512's). */
 #define RK_IDX_VIA_LANES \
-    (sizeof(RK_LANE_T) >= (RK_ISA_LEVEL == RK_LEVEL_AVX512 ? 8 : 4) * sizeof(RK_INDEX_T))
+    (sizeof(RK_LANE_T) >= (RK_ISA_LEVEL == RK_LEVEL_AVX2 ? 4 : 8) * sizeof(RK_INDEX_T))
 RK_INLINE void RK_FN(maxout_rows_at_once)(rk_intp n, rk_intp k, const char *x, rk_intp sm,
                                           RK_STORE_T *RK_RESTRICT y,
                                           RK_INDEX_T *RK_RESTRICT idx, const char *next)
@@ -220,10 +217,10 @@ RK_NOINLINE void RK_FN(maxout_rows)(rk_intp n, rk_intp k,
     RK_COMP_T buf0[RK_CHUNK], buf1[RK_CHUNK], best[RK_CHUNK];
     RK_LANE_T best_j[RK_CHUNK];
     const int direct = sy == RK_ISIZE && si == RK_IDX_SIZE;
-    /* in one pass where AVX-512's mask registers make the selects cheap;
-     * elsewhere passes over a chunk in L1 cost less (measured, k=4: in
-     * cache 3.0x against 1.9x of np.copyto at AVX2; k=2, float64: 1.15x
-     * the time at AVX2, 1.7x at baseline) */
+    /* in one pass where AVX-512's mask registers make the selects cheap,
+     * and at AVX2 for k = 4 past the caches (next given), where the four
+     * rows in one stream cost less than passes over a chunk; elsewhere the
+     * passes over a chunk in L1 cost less than the one pass's selects */
     if ((RK_ISA_LEVEL == RK_LEVEL_AVX512 || (RK_ISA_LEVEL == RK_LEVEL_AVX2 && next && k == 4))
         && (k == 2 || k == 4) && direct && sx == RK_ISIZE) {
         /* k as a constant: a loop of its own for each */
@@ -377,6 +374,7 @@ RK_NOINLINE void RK_FN(maxout_rows_contiguous)(rk_intp n, rk_intp k,
             }
             continue;
         }
+        /* in one pass where maxout_rows_at_once is (see there) */
         if (k == 4 && (RK_ISA_LEVEL == RK_LEVEL_AVX512 || (RK_ISA_LEVEL == RK_LEVEL_AVX2 && next))) {
             const uint16_t *RK_RESTRICT x2 = RK_MEMBER(2);
             for (rk_intp i = 0; i < m; i++) {

@@ -1,11 +1,12 @@
 /*
- * Maxout over groups of four side by side (axis last, as NHWC), float32
- * and float64, at the AVX2 level: a tournament of each group's two pairs
- * in registers.  gcc's own vectorisation of the loops in maxout.tmpl.h
- * parts the members with cross-lane permutes and, with AVX2's sixteen
- * registers, spills; here in-lane shuffles part them (float32:
- * _mm256_shuffle_ps; float64: unpack and a swap of 128-bit halves) and
- * one permute puts the float32 winners back in group order.
+ * Maxout over groups of four side by side (axis last, as NHWC), float32,
+ * float64 and float16 (on rk_half_key's keys), at the AVX2 level: a
+ * tournament of each group's two pairs in registers.  gcc's own
+ * vectorisation of the loops in maxout.tmpl.h parts the members with
+ * cross-lane permutes and, with AVX2's sixteen registers, spills; here
+ * in-lane shuffles part them (float32: _mm256_shuffle_ps; float64: unpack
+ * and a swap of 128-bit halves; float16: byte shuffles and 64-bit unpacks)
+ * and one permute puts the winners back in group order.
  *
  * The rules are maxout's (rk_formulas.h, RK_BEATS): a later member wins
  * only if it is greater, or is NaN where the earlier one is not, so ties
