@@ -40,19 +40,20 @@ if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
 fi
 update-binfmts --enable qemu-aarch64 2>/dev/null || true
 
-mounted=()
-cleanup() {
-    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-        umount -l "${mounted[$i]}" 2>/dev/null || true
-    done
+# Every mount under the root, the deepest first (a run that was killed may
+# have left some).
+unmount_all() {
+    local target
+    while read -r target; do
+        umount -l "$target"
+    done < <(awk -v root="$root/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r)
 }
-trap cleanup EXIT
+trap unmount_all EXIT
 mount_in_root() {   # mount_in_root SOURCE TARGET [mount options]
     local target=$root$2
     mountpoint -q "$target" && return 0
     mkdir -p "$target"
     mount "${@:3}" "$1" "$target"
-    mounted+=("$target")
 }
 in_root() {
     chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
@@ -61,8 +62,15 @@ in_root() {
 
 if [ ! -e "$root/.rk-root-ready" ]; then
     echo "== an arm64 $suite root in $root"
-    rm -rf "$root"
+    # only a root this script began is removed, never through a mount
+    if [ -n "$(ls -A "$root" 2>/dev/null)" ] && [ ! -e "$root/.rk-root" ]; then
+        echo "tools/arm64.sh: $root is not empty and not a root of this script" >&2
+        exit 2
+    fi
+    unmount_all
+    rm -rf --one-file-system "$root"
     mkdir -p "$root"
+    touch "$root/.rk-root"
     debootstrap --arch=arm64 --foreign --variant=minbase "$suite" "$root"
     cp "$(command -v qemu-aarch64-static)" "$root/usr/bin/"
     in_root /debootstrap/debootstrap --second-stage
@@ -93,7 +101,8 @@ fi
 echo "== the sources into the root, and pip install \".[test]\" there"
 rm -rf "$root/src/rectkern" "$root/rk-run"
 mkdir -p "$root/src/rectkern" "$root/rk-run"
-(cd "$src" && git ls-files -z | xargs -0 tar -cf - --) | tar -xf - -C "$root/src/rectkern"
+(cd "$src" && git ls-files -z | tar --null --ignore-failed-read -T - -cf -) \
+    | tar -xf - -C "$root/src/rectkern"
 start=$(date +%s)
 in_root /opt/venv/bin/python -m pip install -q "/src/rectkern[test]"
 echo "build and install under emulation: $(( $(date +%s) - start )) s"
