@@ -595,6 +595,15 @@ RK_INLINE void RK_FN(scatter_small_groups)(rk_intp n, int k, const char *dy,
         }
         return;
     }
+#ifdef RK_MAXOUT4_AVX2
+    if (sizeof(RK_BITS_T) == 8) {
+        for (rk_intp i = 0; i < n; i++) {
+            rk_avx2_scatter4_f64((const double *)(const void *)&g[i], (uint64_t)at[i],
+                                 (double *)(void *)&out[4 * i]);
+        }
+        return;
+    }
+#endif
     if (RK_ISA_LEVEL == RK_LEVEL_AVX512 && sizeof(RK_BITS_T) == 8) {
         /* float64: g's bits through masks made from the index by arithmetic
          * ((at ^ j) - 1 has its top bit set only where at == j; at is at

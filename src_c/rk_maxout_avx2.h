@@ -14,8 +14,8 @@
  * are stored as they are.  A pair's winner is NaN exactly when the pair
  * holds one, so the final round tests the winners themselves.
  *
- * Each function does the whole steps of its width and returns how many
- * groups it did; the caller does the rest.  idx is uint8.
+ * The forward functions do the whole steps of their width and return how
+ * many groups they did; the caller does the rest.  idx is uint8.
  */
 #ifndef RK_MAXOUT_AVX2_H
 #define RK_MAXOUT_AVX2_H
@@ -197,6 +197,17 @@ RK_INLINE rk_intp rk_avx2_maxout4_groups_f16(rk_intp n, const uint16_t *x, uint1
         }
     }
     return g;
+}
+
+/* maxout_backward over float64 groups of four side by side: a group's four
+ * outputs in one store, dy's bits at the member the index names (checked
+ * to be 0 to 3) and +0.0 at the others, where gcc's loop stored them one
+ * by one. */
+RK_INLINE void rk_avx2_scatter4_f64(const double *g, uint64_t at, double *out)
+{
+    const __m256i picked = _mm256_cmpeq_epi64(_mm256_set1_epi64x((long long)at),
+                                              _mm256_setr_epi64x(0, 1, 2, 3));
+    _mm256_storeu_pd(out, _mm256_and_pd(_mm256_broadcast_sd(g), _mm256_castsi256_pd(picked)));
 }
 
 #endif
