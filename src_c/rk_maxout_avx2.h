@@ -15,7 +15,8 @@
  * holds one, so the final round tests the winners themselves.
  *
  * The forward functions do the whole steps of their width and return how
- * many groups they did; the caller does the rest.  idx is uint8.
+ * many groups they did; the caller does the rest.  idx is uint8.  Last,
+ * maxout_backward's float64 groups of four, one store each.
  */
 #ifndef RK_MAXOUT_AVX2_H
 #define RK_MAXOUT_AVX2_H
