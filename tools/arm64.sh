@@ -4,7 +4,7 @@
 #      qemu-user-static (made once, then reused: about 15 minutes);
 #   2. the source tree as it is (tracked files, edits included) copied in,
 #      and `pip install ".[test]"` there, the kernels built by the arm64
-#      gcc under emulation (about 20 minutes);
+#      gcc under emulation (about 15 minutes);
 #   3. the suite run against the installed package from outside the source
 #      tree, as tools/check_dist.sh runs it, without the bigmem tests.
 #
@@ -13,7 +13,7 @@
 #        bash tools/arm64.sh --prepare    (only step 1)
 #   RK_ARM64_ROOT=DIR    where the root lives
 #                        (default: ~/.cache/rectkern/arm64-root)
-#   RK_ARM64_SUITE=DIR   Debian suite of the root (default: trixie)
+#   RK_ARM64_SUITE=NAME  Debian suite of the root (default: trixie)
 # Needs root and apt-get (for debootstrap, qemu-user-static, binfmt-support).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
