@@ -99,13 +99,14 @@ class BuildExt(build_ext):
 
         compile_one = self.compiler.compile
         replaced = self.compiler.__dict__.get("compile")
+        identity = self.compiler_identity()
         # every object at once: three objects of about the same time on two
         # cores would leave one idle for a third of the build
         workers = len(levels) + len(ext.sources)
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             level_objects = [
-                pool.submit(self.compile_level, compile_one, number, name, args)
-                for (number, name, _, _), args in reversed(list(zip(levels, level_args)))]
+                pool.submit(self.compile_level, compile_one, identity, number, name, args)
+                for (number, name, _, _), args in zip(levels, level_args)]
 
             def compile_sources_beside_levels(sources, *args, **kwargs):
                 # build_ext links what this returns with ext.extra_objects,
@@ -126,13 +127,13 @@ class BuildExt(build_ext):
             for future in level_objects:    # a failed level fails the build,
                 future.result()             # even where nothing was linked
 
-    def compile_level(self, compile_one, number, name, flags):
+    def compile_level(self, compile_one, identity, number, name, flags):
         """kernels.c for one level: the path of its object, from the cache
-        when an object of the same inputs is there."""
+        when an object of the same inputs (identity: compiler_identity())
+        is there."""
         source = os.path.join("src_c", "kernels.c")
         macros = [("RK_ISA_LEVEL", str(number))]
-        key = hashlib.sha256(json.dumps(
-            [self.compiler_identity(), macros, flags]).encode())
+        key = hashlib.sha256(json.dumps([identity, macros, flags]).encode())
         for path in C_SOURCES:
             with open(path, "rb") as f:
                 key.update(path.encode() + b"\0" + f.read())

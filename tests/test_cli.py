@@ -37,11 +37,12 @@ def installed_script():
     except importlib.metadata.PackageNotFoundError:
         return None
     name = "rectkern.exe" if sys.platform == "win32" else "rectkern"
-    for scheme in (None, f"{os.name}_user"):
-        scripts = sysconfig.get_path("scripts", scheme) if scheme else sysconfig.get_path("scripts")
+    places = [sysconfig.get_path("scripts", scheme)
+              for scheme in (sysconfig.get_default_scheme(), f"{os.name}_user")]
+    for scripts in places:
         if os.path.exists(os.path.join(scripts, name)):
             return os.path.join(scripts, name)
-    pytest.fail(f"rectkern is installed but its script {name!r} is not in {scripts}")
+    pytest.fail(f"rectkern is installed but its script {name!r} is in none of {places}")
 
 
 @pytest.fixture(params=["script", "module"])

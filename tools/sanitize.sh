@@ -5,9 +5,9 @@
 #
 #   bash tools/sanitize.sh [asan] [pytest arguments ...]
 #       a copy of the source tree built with -fsanitize=address,undefined
-#       (every instruction-set level), the suite run at the best level, at
-#       AVX2 where the best is AVX-512, and at baseline; any report stops
-#       the run with a non-zero status
+#       (every instruction-set level), the suite run at every level this
+#       CPU runs, the best first; any report stops the run with a non-zero
+#       status
 #   bash tools/sanitize.sh fuzz [tools/fuzz.py arguments ...]
 #       the same build, the fuzz harness run against it (at each level)
 #   bash tools/sanitize.sh valgrind [pytest arguments ...]
@@ -85,13 +85,10 @@ asan|fuzz)
     # ends the process, which would lose what pytest had captured)
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    levels=(best baseline)
-    # AVX2 has kernels of its own: run them too where the best is AVX-512
-    if [ "$(LD_PRELOAD=$runtime "$py" -c 'from rectkern import _ext; print(_ext.CPU_LEVEL)')" \
-            = avx512 ]; then
-        levels=(best avx2 baseline)
-    fi
-    for level in "${levels[@]}"; do
+    # the best level, then each level below it (each has kernels of its own)
+    read -r -a below < <(LD_PRELOAD=$runtime "$py" -c \
+        'from rectkern import _ext; print(*_ext.LEVELS[:_ext.LEVELS.index(_ext.LEVEL)])')
+    for level in best "${below[@]}"; do
         if [ "$level" != best ]; then export RECTKERN_CPU=$level; fi
         echo "== $mode, level $level"
         if [ "$mode" = fuzz ]; then
