@@ -5,11 +5,13 @@ Elementwise ops are `numpy.ufunc` objects with C inner loops: `relu`,
 is absolute-value rectification).  The fused ops run one pass over the
 data: `prelu` / `prelu_backward` (dx and the per-channel slope gradient
 together) and `maxout` / `maxout_backward` (max and argmax together).
-`rectkern.init` holds He and Glorot initialisers; `show_config` tells which
+`rectkern.init` holds He and Glorot initialisers, `rectkern.optim` the
+optimisers' update steps (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW) as
+fused kernels; `show_config` tells which
 kernels (baseline, AVX2, AVX-512) this machine runs.
 """
 
-from . import init
+from . import init, optim
 from ._config import config, show_config
 from ._ext import leaky_relu, leaky_relu_backward, relu, relu_backward
 from ._ops import maxout, maxout_backward, prelu, prelu_backward
@@ -23,6 +25,7 @@ __all__ = [
     "leaky_relu_backward",
     "maxout",
     "maxout_backward",
+    "optim",
     "prelu",
     "prelu_backward",
     "relu",

@@ -9,7 +9,7 @@ file for the plain call, or by rectkern._ops for everything else.
 cimport numpy as cnp
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free, malloc, qsort
 
 cnp.import_array()
 cnp.import_ufunc()
@@ -44,6 +44,28 @@ cdef extern from "rectkern.h" nogil:
         const char *idx, const rk_intp *idx_strides,
         char *dx, const rk_intp *dx_strides) noexcept nogil
 
+    ctypedef struct rk_optim_hyper:
+        double lr, weight_decay, decay_factor, eps, momentum, dampening_complement
+        double decay, decay_complement, beta1, one_minus_beta1, beta2, one_minus_beta2
+        double bias_correction2_sqrt
+        unsigned flags
+    ctypedef void rk_optim_fn(const rk_optim_hyper *hyper, rk_intp n,
+                              char **ptrs, const rk_intp *strides) noexcept nogil
+    ctypedef void rk_sum_squares_fn(rk_intp n, const char *x, rk_intp stride,
+                                    rk_intp start, double *lanes) noexcept nogil
+    enum:
+        RK_NUM_RULES
+        RK_OPTIM_MAX_OPERANDS
+        RK_SQUARE_LANES
+        RK_OPT_MAXIMIZE
+        RK_OPT_WEIGHT_DECAY
+        RK_OPT_DECOUPLED
+        RK_OPT_MOMENTUM
+        RK_OPT_NESTEROV
+        RK_OPT_FIRST_STEP
+        RK_OPT_CENTERED
+        RK_OPT_AMSGRAD
+
     ctypedef struct rk_kernel_table:
         const char *name
         const char *half_conversion
@@ -51,6 +73,8 @@ cdef extern from "rectkern.h" nogil:
         rk_prelu_backward_fn *prelu_backward[3]
         rk_maxout_fn *maxout[3][4]
         rk_maxout_backward_fn *maxout_backward[3][4]
+        rk_optim_fn *optim[5][3]
+        rk_sum_squares_fn *sum_squares[3]
 
     int RK_NUM_LEVELS
     int rk_cpu_level()
@@ -319,7 +343,7 @@ leaky_relu_backward = rk_make_ufunc(RK_UFUNC_LEAKY_RELU_BACKWARD,
 
 cdef enum:
     MAX_DIMS = 64      # NPY_MAXDIMS
-    MAX_OPS = 3
+    MAX_OPS = 5        # RK_OPTIM_MAX_OPERANDS; the fused activations use 3
 
 
 cdef struct Strides:
@@ -983,3 +1007,347 @@ def maxout_backward_fast(dy, idx, k, axis, out):
     if dx is None or not run_maxout_backward(dy, idx, kk, ax, dx):
         return None
     return dx
+
+
+# ---------------------------------------------------------------------------
+# Optimisers: a step of a rule over every array of a parameter group
+# ---------------------------------------------------------------------------
+# rectkern.optim checks the hyperparameters; the arrays are checked here,
+# every one before any is written, at C speed (a step over hundreds of
+# small arrays must not cost more in checks than in updates).
+
+from numpy import shares_memory as _shares_memory
+
+
+RULES = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 3, "adam": 4}   # RK_SGD ...
+OPT_FLAGS = {"maximize": RK_OPT_MAXIMIZE, "weight_decay": RK_OPT_WEIGHT_DECAY,
+             "decoupled": RK_OPT_DECOUPLED, "momentum": RK_OPT_MOMENTUM,
+             "nesterov": RK_OPT_NESTEROV, "first_step": RK_OPT_FIRST_STEP,
+             "centered": RK_OPT_CENTERED, "amsgrad": RK_OPT_AMSGRAD}
+
+
+cdef str shape_text(cnp.ndarray a):
+    return str((<object>a).shape)
+
+
+cdef cnp.ndarray checked_array(str func, str name, Py_ssize_t i, object a,
+                               int type_num, cnp.ndarray like, str like_name,
+                               bint written):
+    """a as an array of type_num and like's shape (like None: one of the
+    float dtypes), or an error naming func, name[i] and what is wrong."""
+    cdef cnp.ndarray arr
+    cdef int t
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{func}: {name}[{i}] must be a NumPy array, got {type(a).__name__}")
+    arr = <cnp.ndarray>a
+    t = cnp.PyArray_TYPE(arr)
+    if like is None:
+        if not (t == cnp.NPY_FLOAT16 or t == cnp.NPY_FLOAT or t == cnp.NPY_DOUBLE) \
+                or not cnp.PyArray_ISNOTSWAPPED(arr):
+            raise TypeError(f"{func}: {name}[{i}] has dtype {arr.dtype}; "
+                            "expected float16, float32 or float64 in native byte order")
+    else:
+        if t != type_num or not cnp.PyArray_ISNOTSWAPPED(arr):
+            raise TypeError(
+                f"{func}: {name}[{i}] has dtype {arr.dtype}, "
+                f"expected {cnp.PyArray_DescrFromType(type_num)} "
+                f"(for {like_name}[{i}] of dtype {like.dtype})")
+        if not same_shape(arr, like):
+            raise ValueError(f"{func}: {name}[{i}] has shape {shape_text(arr)}, expected "
+                             f"{shape_text(like)} (the shape of {like_name}[{i}])")
+    if written and not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{func}: {name}[{i}] is read-only")
+    if not cnp.PyArray_ISALIGNED(arr):
+        raise ValueError(f"{func}: {name}[{i}] is not aligned to its dtype")
+    return arr
+
+
+cdef struct Span:
+    char *lo
+    char *hi
+    Py_ssize_t role        # which list (0 params, 1 grads, 2... states)
+    Py_ssize_t index       # position in it
+    bint written
+
+
+cdef int span_order(const void *a, const void *b) noexcept nogil:
+    cdef const Span *x = <const Span *>a
+    cdef const Span *y = <const Span *>b
+    if x.lo != y.lo:
+        return -1 if x.lo < y.lo else 1
+    # ties by position: the same order on every run
+    if x.role != y.role:
+        return -1 if x.role < y.role else 1
+    return -1 if x.index < y.index else (1 if x.index > y.index else 0)
+
+
+cdef str array_name(tuple names, const Span *span):
+    return f"{names[span.role]}[{span.index}]"
+
+
+cdef void check_apart(str func, list lists, tuple names, Py_ssize_t n_arrays) except *:
+    """ValueError if an array that is written (a parameter, a state) shares
+    memory with any other; gradients, only read, may share theirs."""
+    cdef Span *spans = <Span *>PyMem_Malloc(max(n_arrays, 1) * sizeof(Span))
+    cdef Py_ssize_t count = 0, role, i, j, k
+    cdef const Span *first
+    cdef const Span *second
+    cdef cnp.ndarray a
+    cdef char *reach = NULL
+    if spans == NULL:
+        raise MemoryError()
+    try:
+        for role in range(len(lists)):
+            for i in range(len(<list>lists[role])):
+                a = <cnp.ndarray>(<list>lists[role])[i]
+                if cnp.PyArray_SIZE(a) == 0:
+                    continue
+                extent(a, &spans[count].lo, &spans[count].hi)
+                spans[count].role = role
+                spans[count].index = i
+                spans[count].written = role != 1
+                count += 1
+        qsort(spans, count, sizeof(Span), span_order)
+        for j in range(count):
+            if j > 0 and spans[j].lo < reach:
+                # its bounds meet an earlier array's: compare the elements
+                for k in range(j):
+                    if spans[k].hi <= spans[j].lo or not (spans[k].written or spans[j].written):
+                        continue
+                    first, second = &spans[k], &spans[j]
+                    if (second.role, second.index) < (first.role, first.index):
+                        first, second = second, first
+                    if _shares_memory(lists[first.role][first.index],
+                                      lists[second.role][second.index]):
+                        raise ValueError(f"{func}: {array_name(names, first)} shares memory "
+                                         f"with {array_name(names, second)}")
+            if spans[j].hi > reach:
+                reach = spans[j].hi
+    finally:
+        PyMem_Free(spans)
+
+
+cdef struct OptimArray:
+    rk_optim_fn *kernel
+    cnp.npy_intp size
+    int ndim                       # 0 when every operand is C-contiguous: one row
+    const cnp.npy_intp *shape
+    char *data[MAX_OPS]
+    const cnp.npy_intp *strides[MAX_OPS]
+    cnp.npy_intp itemsize[MAX_OPS]
+
+
+cdef struct OptimCtx:
+    rk_optim_fn *kernel
+    const rk_optim_hyper *hyper
+    int nops
+
+
+cdef int optim_block(void *ctx_, const Plan *plan, char **ptrs) noexcept nogil:
+    cdef OptimCtx *ctx = <OptimCtx *>ctx_
+    cdef char *row[MAX_OPS]
+    cdef rk_intp inner[MAX_OPS]
+    cdef rk_intp o
+    cdef int op
+    for op in range(ctx.nops):
+        inner[op] = plan.kernel_strides[op][2]
+    for o in range(plan.block.n_outer):
+        for op in range(ctx.nops):
+            row[op] = ptrs[op] + o * plan.kernel_strides[op][0]
+        ctx.kernel(ctx.hyper, plan.block.n_inner, row, inner)
+    return 0
+
+
+cdef void run_optim(const rk_optim_hyper *hyper, int nops, const OptimArray *arrays,
+                    Py_ssize_t n) noexcept nogil:
+    """The step over every array: contiguous ones in one kernel call, the
+    others row by row."""
+    cdef Py_ssize_t i
+    cdef int op, d
+    cdef Strides strides
+    cdef Plan plan
+    cdef OptimCtx ctx
+    ctx.hyper, ctx.nops = hyper, nops
+    for i in range(n):
+        if arrays[i].size == 0:
+            continue
+        if arrays[i].ndim == 0:
+            arrays[i].kernel(hyper, arrays[i].size, <char **>arrays[i].data,
+                             arrays[i].itemsize)
+            continue
+        for op in range(nops):
+            for d in range(arrays[i].ndim):
+                strides.of[op][d] = arrays[i].strides[op][d]
+        make_plan(&plan, arrays[i].ndim, arrays[i].shape, -1, nops, &strides, 0)
+        ctx.kernel = arrays[i].kernel
+        walk(&plan, nops, <char **>arrays[i].data, optim_block, &ctx)
+
+
+cdef class Step:
+    """One checked step of a rule over a parameter group, ready to run."""
+    cdef rk_optim_hyper hyper
+    cdef OptimArray *arrays
+    cdef Py_ssize_t n
+    cdef int nops
+    cdef list keep             # the arrays the kernels' pointers point into
+
+    def __dealloc__(self):
+        PyMem_Free(self.arrays)
+
+    def run(self):
+        """The step, with the GIL released for all of it."""
+        with nogil:
+            run_optim(&self.hyper, self.nops, self.arrays, self.n)
+
+
+cdef list checked_lists(str func, list lists, tuple names, Py_ssize_t first):
+    """The arrays of lists (params, then grads, then states), each checked
+    against its parameter; messages number them from ``first``."""
+    cdef Py_ssize_t n = len(<list>lists[0]), i, role
+    cdef int nops = len(lists), t
+    cdef cnp.ndarray p
+    cdef list checked = [[None] * n for _ in range(nops)]
+    for i in range(n):
+        p = checked_array(func, names[0], first + i, (<list>lists[0])[i], 0, None, "", True)
+        checked[0][i] = p
+        t = cnp.PyArray_TYPE(p)
+        if nops > 1:
+            checked[1][i] = checked_array(func, names[1], first + i, (<list>lists[1])[i],
+                                          t, p, names[0], False)
+        for role in range(2, nops):
+            checked[role][i] = checked_array(func, names[role], first + i,
+                                             (<list>lists[role])[i], compute_type(t), p,
+                                             names[0], True)
+    return checked
+
+
+def check_params(str func, list params):
+    """params as the optimisers take them: float arrays, writeable, aligned,
+    none sharing memory with another."""
+    cdef list checked = checked_lists(func, [params], ("params",), 0)
+    check_apart(func, checked, ("params",), len(params))
+
+
+def check_disjoint(str func, list lists, tuple names):
+    """ValueError if a parameter or state array (lists other than lists[1],
+    the gradients) shares memory with any array of lists."""
+    check_apart(func, lists, names, sum(len(<list>a) for a in lists))
+
+
+def prepare_step(str func, str rule, dict hyper, list lists, tuple names,
+                 Py_ssize_t first=0, bint check_memory=True):
+    """A Step of ``rule`` (a key of RULES) over every parameter.
+
+    ``lists`` holds the params, the grads and each state's arrays (lists of
+    one length, the caller has checked), ``names`` what the caller calls
+    each list, ``hyper`` the fields of rk_optim_hyper (absent ones are 0).
+    Every array is checked here (check_memory: their overlaps too), so that
+    running the Step cannot fail.
+    """
+    cdef Step step = Step.__new__(Step)
+    cdef Py_ssize_t n = len(<list>lists[0]), i
+    cdef int nops = len(lists), op, code
+    cdef cnp.ndarray p, a
+    cdef bint contiguous
+    if not 2 <= nops <= MAX_OPS:
+        raise ValueError(f"internal: {nops} operands")
+    code = RULES[rule]
+    step.keep = checked_lists(func, lists, names, first)
+    if check_memory:
+        check_apart(func, step.keep, names, n * nops)
+
+    step.hyper.lr = hyper.get("lr", 0.0)
+    step.hyper.weight_decay = hyper.get("weight_decay", 0.0)
+    step.hyper.decay_factor = hyper.get("decay_factor", 0.0)
+    step.hyper.eps = hyper.get("eps", 0.0)
+    step.hyper.momentum = hyper.get("momentum", 0.0)
+    step.hyper.dampening_complement = hyper.get("dampening_complement", 0.0)
+    step.hyper.decay = hyper.get("decay", 0.0)
+    step.hyper.decay_complement = hyper.get("decay_complement", 0.0)
+    step.hyper.beta1 = hyper.get("beta1", 0.0)
+    step.hyper.one_minus_beta1 = hyper.get("one_minus_beta1", 0.0)
+    step.hyper.beta2 = hyper.get("beta2", 0.0)
+    step.hyper.one_minus_beta2 = hyper.get("one_minus_beta2", 0.0)
+    step.hyper.bias_correction2_sqrt = hyper.get("bias_correction2_sqrt", 0.0)
+    step.hyper.flags = hyper.get("flags", 0)
+
+    step.n, step.nops = n, nops
+    step.arrays = <OptimArray *>PyMem_Malloc(max(n, 1) * sizeof(OptimArray))
+    if step.arrays == NULL:
+        raise MemoryError()
+    for i in range(n):
+        p = <cnp.ndarray>step.keep[0][i]
+        step.arrays[i].kernel = kernels.optim[code][float_code(p)]
+        step.arrays[i].size = cnp.PyArray_SIZE(p)
+        step.arrays[i].shape = cnp.PyArray_DIMS(p)
+        contiguous = True
+        for op in range(nops):
+            a = <cnp.ndarray>step.keep[op][i]
+            step.arrays[i].data[op] = <char *>cnp.PyArray_DATA(a)
+            step.arrays[i].strides[op] = cnp.PyArray_STRIDES(a)
+            step.arrays[i].itemsize[op] = cnp.PyArray_ITEMSIZE(a)
+            contiguous = contiguous and cnp.PyArray_IS_C_CONTIGUOUS(a)
+        step.arrays[i].ndim = 0 if contiguous else cnp.PyArray_NDIM(p)
+    return step
+
+
+def sum_squares(str func, list arrays, str name):
+    """The sum of the squares of every element, in float64, in a fixed order:
+    element k of the arrays' C-order concatenation into lane k % 32, each
+    lane summed in order, then the lanes added pairwise (halves, lane by
+    lane).  The same bits for any layout and at every level."""
+    cdef double lanes[RK_SQUARE_LANES]
+    cdef Py_ssize_t n = len(arrays), i
+    cdef rk_intp start = 0, row_start, size, itemsize
+    cdef rk_intp counter[MAX_DIMS]
+    cdef const rk_intp *dims
+    cdef const rk_intp *steps
+    cdef int nd, d, half, l
+    cdef bint contiguous
+    cdef char *ptr
+    cdef cnp.ndarray a
+    cdef rk_sum_squares_fn *fn
+    cdef list checked = [checked_array(func, name, i, arrays[i], 0, None, "", False)
+                         for i in range(n)]
+    for l in range(RK_SQUARE_LANES):
+        lanes[l] = 0.0
+    for i in range(n):
+        a = <cnp.ndarray>checked[i]
+        size = cnp.PyArray_SIZE(a)
+        fn = kernels.sum_squares[float_code(a)]
+        nd = cnp.PyArray_NDIM(a)
+        dims, steps = cnp.PyArray_DIMS(a), cnp.PyArray_STRIDES(a)
+        ptr = <char *>cnp.PyArray_DATA(a)
+        itemsize = cnp.PyArray_ITEMSIZE(a)
+        contiguous = nd == 0 or cnp.PyArray_IS_C_CONTIGUOUS(a)
+        if size == 0:
+            continue
+        with nogil:
+            if contiguous:
+                fn(size, ptr, itemsize, start, lanes)
+            else:
+                # rows of the last axis, in C order
+                row_start = start
+                for d in range(nd):
+                    counter[d] = 0
+                while True:
+                    fn(dims[nd - 1], ptr, steps[nd - 1], row_start, lanes)
+                    row_start += dims[nd - 1]
+                    d = nd - 2
+                    while d >= 0:
+                        counter[d] += 1
+                        ptr += steps[d]
+                        if counter[d] < dims[d]:
+                            break
+                        ptr -= steps[d] * dims[d]
+                        counter[d] = 0
+                        d -= 1
+                    if d < 0:
+                        break
+        start += size
+    half = RK_SQUARE_LANES // 2
+    while half >= 1:
+        for l in range(half):
+            lanes[l] += lanes[l + half]
+        half //= 2
+    return lanes[0]

@@ -13,7 +13,8 @@ import numpy as np
 __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
     "prelu", "prelu_backward", "maxout", "maxout_backward",
-    "result_dtype", "compute_dtype",
+    "sgd_step", "adagrad_step", "adadelta_step", "rmsprop_step", "adam_step", "adamw_step",
+    "clip_grad_norm", "result_dtype", "compute_dtype",
 ]
 
 
@@ -126,3 +127,145 @@ def maxout_backward(dy, idx, k, axis=1):
     np.put_along_axis(dx, idx_moved[..., None], dy_moved[..., None], axis=-1)
     dx = dx.reshape(dy_moved.shape[:-1] + (dy_moved.shape[-1] * k,))
     return np.moveaxis(dx, -1, axis)
+
+
+# ---------------------------------------------------------------------------
+# Optimisers: the equations of rectkern.optim, one NumPy operation each, in
+# the compute type, every hyperparameter rounded to it once.  Arrays are
+# updated in place, as the real functions do.
+# ---------------------------------------------------------------------------
+
+def _rule(params, grads, states, update):
+    """update(c, p, g, *states) -> new p, in the compute type, for each
+    parameter; c rounds a Python float to that type."""
+    for i, (p, g) in enumerate(zip(params, grads)):
+        ct = compute_dtype(p.dtype)
+        with np.errstate(all="ignore"):
+            new_p = update(ct.type, p.astype(ct), g.astype(ct), *(s[i] for s in states))
+            p[...] = new_p.astype(p.dtype)
+
+
+def _grad(c, g, p, weight_decay, maximize):
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + c(weight_decay) * p
+    return g
+
+
+def sgd_step(params, grads, momentum_buffers=None, *, step, lr, momentum=0.0, dampening=0.0,
+             weight_decay=0.0, nesterov=False, maximize=False):
+    def update(c, p, g, *buf):
+        g = _grad(c, g, p, weight_decay, maximize)
+        if momentum != 0:
+            if step == 1:
+                buf[0][...] = g
+            else:
+                buf[0][...] = buf[0] * c(momentum) + c(1.0 - dampening) * g
+            g = g + c(momentum) * buf[0] if nesterov else buf[0]
+        return p - c(lr) * g
+    _rule(params, grads, [momentum_buffers] if momentum != 0 else [], update)
+
+
+def adagrad_step(params, grads, state_sums, *, step, lr, eps, lr_decay=0.0, weight_decay=0.0,
+                 maximize=False):
+    clr = lr / (1.0 + (step - 1) * lr_decay)
+
+    def update(c, p, g, total):
+        g = _grad(c, g, p, weight_decay, maximize)
+        total[...] = total + g * g
+        return p - (c(clr) * g) / (np.sqrt(total) + c(eps))
+    _rule(params, grads, [state_sums], update)
+
+
+def adadelta_step(params, grads, square_avgs, acc_deltas, *, lr, rho, eps, weight_decay=0.0,
+                  maximize=False):
+    def update(c, p, g, square_avg, acc_delta):
+        g = _grad(c, g, p, weight_decay, maximize)
+        square_avg[...] = square_avg * c(rho) + (c(1.0 - rho) * g) * g
+        delta = np.sqrt(acc_delta + c(eps)) / np.sqrt(square_avg + c(eps)) * g
+        acc_delta[...] = acc_delta * c(rho) + (c(1.0 - rho) * delta) * delta
+        return p - c(lr) * delta
+    _rule(params, grads, [square_avgs, acc_deltas], update)
+
+
+def rmsprop_step(params, grads, square_avgs, *, lr, alpha, eps, weight_decay=0.0,
+                 momentum=0.0, centered=False, momentum_buffers=None, grad_avgs=None,
+                 maximize=False):
+    states = [square_avgs] + ([momentum_buffers] if momentum > 0 else []) \
+        + ([grad_avgs] if centered else [])
+
+    def update(c, p, g, square_avg, *others):
+        g = _grad(c, g, p, weight_decay, maximize)
+        square_avg[...] = square_avg * c(alpha) + (c(1.0 - alpha) * g) * g
+        if centered:
+            grad_avg = others[-1]
+            grad_avg[...] = grad_avg * c(alpha) + c(1.0 - alpha) * g
+            avg = np.sqrt(square_avg - grad_avg * grad_avg) + c(eps)
+        else:
+            avg = np.sqrt(square_avg) + c(eps)
+        if momentum > 0:
+            buf = others[0]
+            buf[...] = buf * c(momentum) + g / avg
+            return p - c(lr) * buf
+        return p - (c(lr) * g) / avg
+    _rule(params, grads, states, update)
+
+
+def _adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, lr, beta1, beta2, eps,
+          weight_decay, amsgrad, maximize, decoupled):
+    step_size = lr / (1.0 - beta1 ** step)
+    bias_correction2_sqrt = float(np.sqrt(1.0 - beta2 ** step))
+
+    def update(c, p, g, m, v, *vmax):
+        if maximize:
+            g = -g
+        if decoupled:
+            p = p * c(1.0 - lr * weight_decay)
+        elif weight_decay != 0:
+            g = g + c(weight_decay) * p
+        m[...] = m * c(beta1) + c(1.0 - beta1) * g
+        v[...] = v * c(beta2) + (c(1.0 - beta2) * g) * g
+        second = v
+        if amsgrad:
+            vmax[0][...] = np.maximum(vmax[0], v)
+            second = vmax[0]
+        denom = np.sqrt(second) / c(bias_correction2_sqrt) + c(eps)
+        return p - (c(step_size) * m) / denom
+    states = [exp_avgs, exp_avg_sqs] + ([max_exp_avg_sqs] if amsgrad else [])
+    _rule(params, grads, states, update)
+
+
+def adam_step(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2, eps,
+              weight_decay=0.0, amsgrad=False, max_exp_avg_sqs=None, maximize=False):
+    _adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, lr, beta1, beta2, eps,
+          weight_decay, amsgrad, maximize, decoupled=False)
+
+
+def adamw_step(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2, eps,
+               weight_decay=1e-2, amsgrad=False, max_exp_avg_sqs=None, maximize=False):
+    _adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, lr, beta1, beta2, eps,
+          weight_decay, amsgrad, maximize, decoupled=True)
+
+
+def clip_grad_norm(grads, max_norm):
+    """The norm: squares in float64 into 32 partial sums by C-order position
+    (each summed in order), then added pairwise; gradients scaled in place."""
+    with np.errstate(all="ignore"):
+        flat = np.concatenate([np.asarray(g, np.float64).ravel() for g in grads] + [np.zeros(0)])
+        squares = flat * flat
+        lanes = np.zeros(32)
+        for start in range(0, squares.size, 32):
+            chunk = squares[start:start + 32]
+            lanes[:chunk.size] += chunk
+        width = 32
+        while width > 1:
+            width //= 2
+            lanes[:width] += lanes[width:2 * width]
+        norm = float(np.sqrt(lanes[0]))
+        coefficient = max_norm / (norm + 1e-6)
+        if coefficient < 1.0 or np.isnan(coefficient):
+            for g in grads:
+                g[...] = (g.astype(compute_dtype(g.dtype)) * compute_dtype(g.dtype).type(coefficient)
+                          ).astype(g.dtype)
+    return norm

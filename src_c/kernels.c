@@ -2,10 +2,13 @@
  * Every kernel, for one instruction-set level (rk_isa.h): setup.py compiles
  * this file once per level with that level's flags, and each compilation
  * exports one table, rk_kernels_<level>.  The kernels themselves are
- * written once, per op family, in elementwise.tmpl.h, prelu.tmpl.h and
- * maxout.tmpl.h (rows.tmpl.h bridges storage and compute types), and are
+ * written once, per op family, in elementwise.tmpl.h, prelu.tmpl.h,
+ * maxout.tmpl.h and optim.tmpl.h (rows.tmpl.h bridges storage and compute
+ * types), and are
  * stamped out per dtype by the rk_foreach_*.h headers.
  */
+#include <math.h>
+
 #include "rk_isa.h"
 #include "rk_dtypes.h"
 #include "rk_formulas.h"
@@ -72,6 +75,10 @@ RK_INLINE void rk_prefetch_lines(const char *p, rk_intp n)
 #include "rk_foreach_float.h"
 #undef RK_TEMPLATE
 
+#define RK_TEMPLATE "optim.tmpl.h"
+#include "rk_foreach_float.h"
+#undef RK_TEMPLATE
+
 /* maxout: forward and backward per unsigned index dtype */
 #define RK_TEMPLATE "rk_foreach_index.h"
 #define RK_INDEX_TEMPLATE "maxout.tmpl.h"
@@ -104,4 +111,12 @@ const rk_kernel_table RK_CAT(rk_kernels, RK_ISA_NAME) = {
         RK_PER_INDEX(rk_maxout_backward, f32),
         RK_PER_INDEX(rk_maxout_backward, f64),
     },
+    {   /* RK_SGD ... */
+        RK_PER_FLOAT(rk_sgd),
+        RK_PER_FLOAT(rk_adagrad),
+        RK_PER_FLOAT(rk_adadelta),
+        RK_PER_FLOAT(rk_rmsprop),
+        RK_PER_FLOAT(rk_adam),
+    },
+    RK_PER_FLOAT(rk_sum_squares),
 };

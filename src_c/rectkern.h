@@ -82,6 +82,63 @@ typedef int rk_maxout_backward_fn(
     const char *idx, const rk_intp idx_strides[3],
     char *dx, const rk_intp dx_strides[4]);
 
+/* ---- optimisers (optim.tmpl.h): one step of an update rule over a row */
+
+/* The rules; AdamW is Adam with RK_OPT_DECOUPLED. */
+enum { RK_SGD = 0, RK_ADAGRAD, RK_ADADELTA, RK_RMSPROP, RK_ADAM, RK_NUM_RULES };
+
+/* Options of a step (rk_optim_hyper.flags). */
+#define RK_OPT_MAXIMIZE 1u       /* g = -g */
+#define RK_OPT_WEIGHT_DECAY 2u   /* g = g + weight_decay * p */
+#define RK_OPT_DECOUPLED 4u      /* Adam: p = p * decay_factor first (AdamW) */
+#define RK_OPT_MOMENTUM 8u       /* SGD, RMSprop: a momentum buffer operand */
+#define RK_OPT_NESTEROV 16u      /* SGD */
+#define RK_OPT_FIRST_STEP 32u    /* SGD: the momentum buffer starts as g */
+#define RK_OPT_CENTERED 64u      /* RMSprop: a grad_avg operand */
+#define RK_OPT_AMSGRAD 128u      /* Adam: a max_exp_avg_sq operand */
+
+/*
+ * The numbers of one step, in double; a kernel rounds each once to its
+ * compute type (float for float16/float32, double for float64), as
+ * the NumPy twins do.  Each rule reads the fields its equations name
+ * (rectkern/optim.py documents them).
+ */
+typedef struct {
+    double lr;                    /* Adagrad: decayed; Adam: lr / (1 - beta1**t) */
+    double weight_decay;
+    double decay_factor;          /* AdamW: 1 - lr * weight_decay */
+    double eps;
+    double momentum;              /* SGD, RMSprop */
+    double dampening_complement;  /* SGD: 1 - dampening */
+    double decay;                 /* Adadelta: rho; RMSprop: alpha */
+    double decay_complement;      /* 1 - decay */
+    double beta1, one_minus_beta1, beta2, one_minus_beta2;
+    double bias_correction2_sqrt; /* sqrt(1 - beta2**t) */
+    unsigned flags;               /* RK_OPT_* */
+} rk_optim_hyper;
+
+/* p, g, then the rule's state arrays: SGD [momentum_buffer]; Adagrad sum;
+ * Adadelta square_avg, acc_delta; RMSprop square_avg [, momentum_buffer]
+ * [, grad_avg]; Adam exp_avg, exp_avg_sq [, max_exp_avg_sq]. */
+#define RK_OPTIM_MAX_OPERANDS 5
+
+/*
+ * One step over n elements: operand j at ptrs[j] + i * strides[j].  p and g
+ * have the kernel's dtype; the state arrays have its compute type.  No
+ * operand overlaps another.
+ */
+typedef void rk_optim_fn(const rk_optim_hyper *hyper, rk_intp n,
+                         char *const ptrs[], const rk_intp strides[]);
+
+/*
+ * Squares of n values (at x + i * stride), in float64, added into lanes:
+ * value i into lanes[(start + i) % RK_SQUARE_LANES], so that a row split
+ * anywhere gives the same lanes.
+ */
+#define RK_SQUARE_LANES 32
+typedef void rk_sum_squares_fn(rk_intp n, const char *x, rk_intp stride,
+                               rk_intp start, double lanes[RK_SQUARE_LANES]);
+
 /* ---- every kernel of one instruction-set level, indexed by dtype */
 typedef struct {
     const char *name;                      /* "baseline", "avx2", "avx512" */
@@ -94,6 +151,8 @@ typedef struct {
     rk_prelu_backward_fn *prelu_backward[RK_NUM_FLOATS];
     rk_maxout_fn *maxout[RK_NUM_FLOATS][RK_NUM_INDEX];
     rk_maxout_backward_fn *maxout_backward[RK_NUM_FLOATS][RK_NUM_INDEX];
+    rk_optim_fn *optim[RK_NUM_RULES][RK_NUM_FLOATS];
+    rk_sum_squares_fn *sum_squares[RK_NUM_FLOATS];
 } rk_kernel_table;
 
 /* ---- instruction-set levels (cpu.c) */

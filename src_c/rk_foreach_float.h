@@ -11,6 +11,7 @@
  *               (RK_COMP_T, or float16's int16 keys): vector lanes that
  *               hold an index beside a value; RK_LANE_MAX its maximum
  *   RK_BITS_T   an unsigned integer as wide as RK_STORE_T, for its bits
+ *   RK_SQRT(v)  the correctly rounded square root in RK_COMP_T
  */
 #define RK_SUF f32
 #define RK_IS_HALF 0
@@ -21,6 +22,7 @@
 #define RK_LANE_MAX INT32_MAX
 #define RK_LOAD(s) (s)
 #define RK_TO_STORE(v) (v)
+#define RK_SQRT(v) sqrtf(v)
 #include RK_TEMPLATE
 #include "rk_foreach_float_end.h"
 
@@ -33,6 +35,7 @@
 #define RK_LANE_MAX INT64_MAX
 #define RK_LOAD(s) (s)
 #define RK_TO_STORE(v) (v)
+#define RK_SQRT(v) sqrt(v)
 #include RK_TEMPLATE
 #include "rk_foreach_float_end.h"
 
@@ -45,5 +48,6 @@
 #define RK_LANE_MAX INT16_MAX
 #define RK_LOAD(s) rk_half_to_float(s)
 #define RK_TO_STORE(v) rk_float_to_half(v)
+#define RK_SQRT(v) sqrtf(v)
 #include RK_TEMPLATE
 #include "rk_foreach_float_end.h"

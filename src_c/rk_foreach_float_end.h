@@ -8,3 +8,4 @@
 #undef RK_BITS_T
 #undef RK_LOAD
 #undef RK_TO_STORE
+#undef RK_SQRT
