@@ -22,6 +22,10 @@ are drawn once.
   size), the other backward ops against ``np.add(a, b, out=c)``.  Targets:
   1.25 for float32/float64 and 1.5 for float16 on large arrays, 2 in cache.
 - tiny (64 elements): one call against ``np.maximum(x, 0, out=y)``, target 1.5.
+- optimisers (rectkern.optim), float32 and float64: a step of each rule
+  over one array of 4M elements (target 1.15) and over 200 arrays of 1,000
+  elements in one group (target 2), against ``np.copyto`` moving the bytes
+  the step reads and writes (Adam in float32: 28 per element).
 
 The level in use is the best this CPU runs, or RECTKERN_CPU's.  Exits 1 when
 a ratio misses its target.  A tool for people: timings on shared machines are
@@ -39,8 +43,9 @@ import numpy as np
 
 import rectkern as rk
 from rectkern import _ext
-from rectkern._bench import cases
+from rectkern._bench import cases, optim_cases
 
+OPTIM_SIZES = {"4M": (4 << 20, 1, 1, 1.15), "200x1000": (1000, 200, 5, 2.0)}   # n, count, repeat, target
 LARGE = (64, 64, 56, 56)
 IN_CACHE = {2: (1, 64, 32, 64), 4: (1, 64, 32, 32), 8: (1, 32, 32, 32)}  # 256 KiB
 TINY = (1, 4, 4, 4)                                               # 64 elements
@@ -119,6 +124,11 @@ def main(argv=None):
         return [replace(case, limit=floor) for case in chosen(cases(np.float32, TINY, "NCHW"))]
 
     report("tiny", "NCHW", np.float32, _ratios(tiny_cases, args.rounds, 200, fresh=False), 1.5)
+
+    for dtype in (np.float32, np.float64):
+        for size, (n, count, repeat, target) in OPTIM_SIZES.items():
+            make = lambda seed: chosen(optim_cases(dtype, n, count, seed))  # noqa: E731
+            report(size, "optim", dtype, _ratios(make, args.rounds, repeat, fresh=False), target)
     print(f"{misses} target(s) missed" if misses else "all targets met")
     return 1 if misses else 0
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from rectkern._bench import LAYOUTS, cases, shape_for
+from rectkern._bench import LAYOUTS, OPTIMIZERS, cases, optim_cases, shape_for
 
 SIZES = {"in-cache": 64 * 1024, "large": 64 * 64 * 56 * 56}
 DTYPES = ("float32", "float64", "float16")
@@ -46,6 +46,29 @@ def _params():
 def test_op(benchmark, dtype, size, layout, op, impl):
     case = _cases(dtype, size, layout)[op]
     benchmark.group = f"{op}-{dtype}-{size}-{layout}"
+    benchmark.extra_info["limit"] = case.limit_name
+    result = benchmark(getattr(case, impl))
+    if impl == "rectkern":
+        assert case.check(result)
+
+
+# Optimisers: a step over one large array, or over many small ones in one
+# group; "numpy" is the careful NumPy idiom, "numpy_slow" the common one.
+OPTIM_SIZES = {"4M": (4 << 20, 1), "200x1000": (1000, 200)}
+
+
+@lru_cache(maxsize=1)
+def _optim_cases(dtype, size):
+    return {c.op: c for c in optim_cases(dtype, *OPTIM_SIZES[size])}
+
+
+@pytest.mark.parametrize("impl", ["rectkern", "numpy", "numpy_slow", "limit"])
+@pytest.mark.parametrize("rule", list(OPTIMIZERS))
+@pytest.mark.parametrize("size", list(OPTIM_SIZES))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_optim(benchmark, dtype, size, rule, impl):
+    case = _optim_cases(dtype, size)[rule]
+    benchmark.group = f"optim-{rule}-{dtype}-{size}"
     benchmark.extra_info["limit"] = case.limit_name
     result = benchmark(getattr(case, impl))
     if impl == "rectkern":

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 import rectkern as rk
-from rectkern._bench import LAYOUTS, best_time, cases, shape_for
+from rectkern._bench import LAYOUTS, best_time, cases, optim_cases, shape_for
 
 PLOT_SIZES = [64 * 16**i for i in range(6)]           # 64 ... 64M elements
 
@@ -21,7 +21,8 @@ def demo(dtype=np.float32, shape=(32, 64, 28, 28), file=sys.stdout):
     print(f"{'op':<24}{'rectkern':>12}{'NumPy':>12}{'speed-up':>10}  matches twin",
           file=file)
     all_ok = True
-    for case in cases(dtype, shape):
+    size = int(np.prod(shape))
+    for case in cases(dtype, shape) + optim_cases(dtype, size):
         ok = bool(case.check(case.rectkern()))
         all_ok &= ok
         ours, theirs = best_time(case.rectkern), best_time(case.numpy)
@@ -57,7 +58,30 @@ def bench(dtype, layout, sizes, file=sys.stdout):
         print(f"\n{op}\n  {'elements':>10}{'rectkern':>14}{'speed-up':>10}{'limit':>10}",
               file=file)
         print("\n".join(lines), file=file)
+    bench_optim(dtype, sizes, file=file)
     return times
+
+
+def bench_optim(dtype, sizes, file=sys.stdout):
+    """Per rule, a step over one array of each size and over 200 arrays of
+    1,000: rectkern's time, its speed-up over NumPy's careful idiom (in-place
+    ufuncs into scratch) and its common one (expressions), % of the limit."""
+    print("\noptimisers (rectkern.optim): a step over every array of a group; speed-up "
+          "over NumPy's careful idiom (out= ufuncs) and its common one (expressions)",
+          file=file)
+    rows = {}
+    for n, count in [(n, 1) for n in sizes] + [(1000, 200)]:
+        for case in optim_cases(dtype, n, count):
+            ours, careful, common, limit = (best_time(f) for f in (
+                case.rectkern, case.numpy, case.numpy_slow, case.limit))
+            label = f"{n:,}" if count == 1 else f"{count} x {n:,}"
+            rows.setdefault(case.op, []).append(
+                f"  {label:>12}{ours * 1e3:>12.4f}ms{careful / ours:>9.1f}x"
+                f"{common / ours:>9.1f}x{100 * limit / ours:>9.0f}%")
+    for op, lines in rows.items():
+        print(f"\n{op}\n  {'elements':>12}{'rectkern':>14}{'careful':>10}{'common':>10}"
+              f"{'limit':>10}", file=file)
+        print("\n".join(lines), file=file)
 
 
 def plot(times, sizes, path, title):

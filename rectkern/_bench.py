@@ -12,6 +12,7 @@ hold no page faults of fresh allocations.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -140,3 +141,193 @@ def best_time(fn, seconds=0.2, max_repeat=1000):
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+# ---------------------------------------------------------------------------
+# Optimisers: a step over a parameter group, against NumPy's idioms
+# ---------------------------------------------------------------------------
+
+# name: (class, hyperparameters); "SGD momentum" is SGD's other kernel
+OPTIMIZERS = {
+    "SGD": (rk.optim.SGD, dict(lr=0.01)),
+    "SGD momentum": (rk.optim.SGD, dict(lr=0.01, momentum=0.9)),
+    "Adagrad": (rk.optim.Adagrad, dict(lr=0.01)),
+    "Adadelta": (rk.optim.Adadelta, dict()),
+    "RMSprop": (rk.optim.RMSprop, dict(lr=0.01)),
+    "Adam": (rk.optim.Adam, dict(lr=1e-3)),
+    "AdamW": (rk.optim.AdamW, dict(lr=1e-3)),
+}
+
+
+def _numpy_steps(name, h, params, grads, careful):
+    """A NumPy step of the rule over every parameter, with its own state.
+
+    careful: in-place ufuncs with ``out=`` into preallocated scratch (what a
+    careful user writes); otherwise plain expressions with temporaries (the
+    common way).  Both compute the rule's equations, as torch.optim does.
+    """
+    zeros = lambda: [np.zeros_like(p) for p in params]          # noqa: E731
+    state = {key: zeros() for key in ("a", "b")}
+    scratch = [(np.empty_like(p), np.empty_like(p)) for p in params]
+    t = [0]
+    lr, eps, wd = h.get("lr", 1.0), h.get("eps", 1e-8), h.get("weight_decay", 1e-2)
+    momentum, rho, alpha = h.get("momentum", 0.0), 0.9, 0.99
+    beta1, beta2 = 0.9, 0.999
+
+    def common():
+        t[0] += 1
+        for p, g, a, b in zip(params, grads, state["a"], state["b"]):
+            if name == "SGD":
+                p -= lr * g
+            elif name == "SGD momentum":
+                a[...] = momentum * a + g
+                p -= lr * a
+            elif name == "Adagrad":
+                a += g * g
+                p -= lr * g / (np.sqrt(a) + 1e-10)
+            elif name == "Adadelta":
+                a[...] = rho * a + (1 - rho) * g * g
+                delta = np.sqrt(b + 1e-6) / np.sqrt(a + 1e-6) * g
+                b[...] = rho * b + (1 - rho) * delta * delta
+                p -= delta
+            elif name == "RMSprop":
+                a[...] = alpha * a + (1 - alpha) * g * g
+                p -= lr * g / (np.sqrt(a) + eps)
+            else:
+                if name == "AdamW":
+                    p *= 1 - lr * wd
+                a[...] = beta1 * a + (1 - beta1) * g
+                b[...] = beta2 * b + (1 - beta2) * g * g
+                m_hat = a / (1 - beta1 ** t[0])
+                v_hat = b / (1 - beta2 ** t[0])
+                p -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+    def careful_step():
+        t[0] += 1
+        for p, g, a, b, (s, u) in zip(params, grads, state["a"], state["b"], scratch):
+            if name == "SGD":
+                np.multiply(g, lr, out=s)
+                np.subtract(p, s, out=p)
+            elif name == "SGD momentum":
+                np.multiply(a, momentum, out=a)
+                np.add(a, g, out=a)
+                np.multiply(a, lr, out=s)
+                np.subtract(p, s, out=p)
+            elif name in ("Adagrad", "RMSprop"):
+                if name == "Adagrad":
+                    np.multiply(g, g, out=s)
+                    np.add(a, s, out=a)
+                else:
+                    np.multiply(a, alpha, out=a)
+                    np.multiply(g, g, out=s)
+                    np.multiply(s, 1 - alpha, out=s)
+                    np.add(a, s, out=a)
+                np.sqrt(a, out=s)
+                np.add(s, eps, out=s)
+                np.divide(g, s, out=s)
+                np.multiply(s, lr, out=s)
+                np.subtract(p, s, out=p)
+            elif name == "Adadelta":
+                np.multiply(a, rho, out=a)
+                np.multiply(g, g, out=s)
+                np.multiply(s, 1 - rho, out=s)
+                np.add(a, s, out=a)
+                np.add(b, 1e-6, out=s)
+                np.sqrt(s, out=s)
+                np.add(a, 1e-6, out=u)
+                np.sqrt(u, out=u)
+                np.divide(s, u, out=s)
+                np.multiply(s, g, out=s)
+                np.multiply(b, rho, out=b)
+                np.multiply(s, s, out=u)
+                np.multiply(u, 1 - rho, out=u)
+                np.add(b, u, out=b)
+                np.subtract(p, s, out=p)
+            else:
+                if name == "AdamW":
+                    np.multiply(p, 1 - lr * wd, out=p)
+                np.multiply(a, beta1, out=a)
+                np.multiply(g, 1 - beta1, out=s)
+                np.add(a, s, out=a)
+                np.multiply(b, beta2, out=b)
+                np.multiply(g, g, out=s)
+                np.multiply(s, 1 - beta2, out=s)
+                np.add(b, s, out=b)
+                np.sqrt(b, out=s)
+                np.divide(s, np.sqrt(1 - beta2 ** t[0]), out=s)
+                np.add(s, eps, out=s)
+                np.divide(a, s, out=s)
+                np.multiply(s, lr / (1 - beta1 ** t[0]), out=s)
+                np.subtract(p, s, out=p)
+
+    return careful_step if careful else common
+
+
+def step_bytes(optimizer):
+    """Bytes a step reads and writes: each parameter read and written, its
+    gradient read, each state array read and written."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    return sum(3 * p.nbytes + sum(2 * value.nbytes for key, value in state.items()
+                                  if key != "step")
+               for p, state in zip(params, optimizer.state))
+
+
+_FUNCTIONS = {"SGD": "sgd_step", "Adagrad": "adagrad_step", "Adadelta": "adadelta_step",
+              "RMSprop": "rmsprop_step", "Adam": "adam_step", "AdamW": "adamw_step"}
+
+
+def reference_step(optimizer, grads):
+    """An optimiser's step done by its rule's NumPy twin, on its own
+    parameters and state (as ``optimizer.step(grads)`` would)."""
+    rule = optimizer._rule
+    function = getattr(ref, _FUNCTIONS[rule.name])
+    first = 0
+    for g, group in enumerate(optimizer.param_groups):
+        kwargs = {name: group[name] for name in rule.hyper
+                  if name not in ("betas", "initial_accumulator_value")}
+        if "betas" in rule.hyper:
+            kwargs["beta1"], kwargs["beta2"] = group["betas"]
+        if "step" in inspect.signature(function).parameters:
+            kwargs["step"] = optimizer._steps[g] + 1
+        states = {rk.optim._STATE_ARGUMENTS[name]: optimizer._states[g][name]
+                  for name in optimizer._layout[g]}
+        n = len(group["params"])
+        function(group["params"], grads[first:first + n], **states, **kwargs)
+        optimizer._steps[g] += 1
+        first += n
+
+
+def optim_cases(dtype, n_elements, count=1, seed=0, names=None):
+    """Each rule's step over ``count`` arrays of ``n_elements``, one group:
+    rectkern, NumPy's careful idiom (``numpy``) and its common one
+    (``numpy_slow``), and ``np.copyto`` moving the same bytes."""
+    dtype = np.dtype(dtype).type
+    rng = np.random.default_rng(seed)
+    result = []
+    for name in names or OPTIMIZERS:
+        optimizer_class, hyper = OPTIMIZERS[name]
+        fresh = lambda: [rng.standard_normal(n_elements).astype(dtype)   # noqa: E731
+                         for _ in range(count)]
+        params, grads = fresh(), fresh()
+        optimizer = optimizer_class(params, **hyper)
+        half = step_bytes(optimizer) // 2
+        src, dst = np.ones(half, np.uint8), np.zeros(half, np.uint8)
+        numpy_params = [p.copy() for p in params]
+
+        def check(_result, optimizer_class=optimizer_class, hyper=hyper, params=params,
+                  grads=grads):
+            """Two steps of a fresh optimiser on copies, against the twin's."""
+            mine = optimizer_class([p.copy() for p in params[:3]], **hyper)
+            twin = optimizer_class([p.copy() for p in params[:3]], **hyper)
+            for _ in range(2):
+                mine.step(grads[:3])
+                reference_step(twin, grads[:3])
+            return all(_same(a, b) for a, b in zip(mine.param_groups[0]["params"],
+                                                   twin.param_groups[0]["params"]))
+
+        result.append(Case(
+            name, lambda optimizer=optimizer, grads=grads: optimizer.step(grads),
+            _numpy_steps(name, hyper, numpy_params, grads, careful=True),
+            _numpy_steps(name, hyper, numpy_params, grads, careful=False),
+            lambda src=src, dst=dst: np.copyto(dst, src), "copy", check))
+    return result

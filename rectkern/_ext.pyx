@@ -1228,10 +1228,105 @@ def check_params(str func, list params):
     check_apart(func, checked, ("params",), len(params))
 
 
-def check_disjoint(str func, list lists, tuple names):
-    """ValueError if a parameter or state array (lists other than lists[1],
-    the gradients) shares memory with any array of lists."""
-    check_apart(func, lists, names, sum(len(<list>a) for a in lists))
+cdef inline bint span_of(cnp.ndarray a, char **lo, char **hi) noexcept:
+    """a's bytes [lo, hi), or False for an empty array (no memory)."""
+    if cnp.PyArray_SIZE(a) == 0:
+        lo[0] = hi[0] = NULL
+        return False
+    extent(a, lo, hi)
+    return True
+
+
+cdef class WrittenMemory:
+    """The memory an optimiser's steps write: its parameters and state,
+    checked to share none, kept sorted so that each step checks only its
+    gradients against them (a binary search each), not every array again.
+
+    ``groups`` holds the parameter groups' lists, ``states`` every state's
+    list; both are the optimiser's own lists.  A step passes the groups'
+    lists again: if a parameter's memory has changed since (the lists were
+    edited), everything is checked and sorted anew.
+    """
+    cdef Span *spans
+    cdef Py_ssize_t count, n_params
+    cdef char **param_bounds        # each parameter's lo, hi, as last checked
+    cdef list states
+    cdef tuple names
+
+    def __cinit__(self, str func, list groups, list states, tuple names):
+        self.states, self.names = states, names
+        self.build(func, groups)
+
+    def __dealloc__(self):
+        PyMem_Free(self.spans)
+        PyMem_Free(self.param_bounds)
+
+    cdef void build(self, str func, list groups) except *:
+        cdef list params = [p for group in groups for p in group]
+        cdef list lists = [params, []] + self.states
+        cdef Py_ssize_t i, total = sum(len(<list>a) for a in lists)
+        cdef cnp.ndarray a
+        check_apart(func, lists, self.names, total)
+        PyMem_Free(self.spans)
+        PyMem_Free(self.param_bounds)
+        self.spans = <Span *>PyMem_Malloc(max(total, 1) * sizeof(Span))
+        self.param_bounds = <char **>PyMem_Malloc(max(2 * len(params), 1) * sizeof(char *))
+        if self.spans == NULL or self.param_bounds == NULL:
+            raise MemoryError()
+        self.count, self.n_params = 0, len(params)
+        for role in range(len(lists)):
+            for i in range(len(<list>lists[role])):
+                a = <cnp.ndarray>(<list>lists[role])[i]
+                if role == 0:
+                    span_of(a, &self.param_bounds[2 * i], &self.param_bounds[2 * i + 1])
+                if span_of(a, &self.spans[self.count].lo, &self.spans[self.count].hi):
+                    self.spans[self.count].role = role
+                    self.spans[self.count].index = i
+                    self.spans[self.count].written = True
+                    self.count += 1
+        qsort(self.spans, self.count, sizeof(Span), span_order)
+
+    def check(self, str func, list groups, list grads):
+        """ValueError if a gradient shares memory with a parameter or a
+        state array.  The arrays have been checked by prepare_step."""
+        cdef Py_ssize_t i = 0, k, first, last, middle
+        cdef char *lo
+        cdef char *hi
+        cdef bint moved = False
+        cdef Span *span
+        for group in groups:
+            for p in <list>group:
+                if i >= self.n_params:
+                    moved = True
+                    break
+                span_of(<cnp.ndarray>p, &lo, &hi)
+                moved = moved or lo != self.param_bounds[2 * i] or hi != self.param_bounds[2 * i + 1]
+                i += 1
+        if moved or i != self.n_params:
+            self.build(func, groups)
+        params = None
+        for i in range(len(grads)):
+            if not span_of(<cnp.ndarray>grads[i], &lo, &hi):
+                continue
+            # the first span ending after lo: spans are disjoint, so sorted by
+            # their ends too
+            first, last = 0, self.count
+            while first < last:
+                middle = (first + last) // 2
+                if self.spans[middle].hi <= lo:
+                    first = middle + 1
+                else:
+                    last = middle
+            k = first
+            while k < self.count and self.spans[k].lo < hi:
+                span = &self.spans[k]
+                if params is None:
+                    params = [p for group in groups for p in group]
+                written = params if span.role == 0 else self.states[span.role - 2]
+                if _shares_memory(written[span.index], grads[i]):
+                    raise ValueError(f"{func}: {array_name(self.names, span)} shares memory "
+                                     f"with grads[{i}]")
+                k += 1
 
 
 def prepare_step(str func, str rule, dict hyper, list lists, tuple names,

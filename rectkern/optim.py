@@ -92,6 +92,7 @@ _RANGES = {
     "beta": (0.0, 1.0, True),
 }
 _OPTIONS = ("nesterov", "maximize", "amsgrad", "centered")
+_IMMUTABLE = (float, int, bool, tuple)     # hyperparameter values a group may hold as checked
 
 
 def _number(func, name, value, kind=None):
@@ -556,6 +557,8 @@ class Optimizer:
         self._states = []          # per group: {state name: list of arrays}
         self._steps = []           # per group: steps taken
         self._layout = []          # per group: the state names its options need
+        self._memory = None        # _ext.WrittenMemory of the parameters and state
+        self._checked = {}         # per group: its hyperparameter values, and them checked
         if isinstance(params, np.ndarray) or not isinstance(params, (list, tuple)):
             raise TypeError(f"{func}: params must be a list of arrays or of dicts, got "
                             f"{type(params).__name__}")
@@ -567,7 +570,7 @@ class Optimizer:
                 raise TypeError(f"{func}: params must be all arrays or all dicts")
             groups = [{"params": groups}]
         for group in groups:
-            self.add_param_group(group)
+            self._add_group(func, group)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -579,7 +582,9 @@ class Optimizer:
     def add_param_group(self, param_group):
         """Add a group: a dict with a ``"params"`` list and, optionally, its
         own hyperparameters (the others are the constructor's)."""
-        func = f"{self._rule.name}.add_param_group"
+        self._add_group(f"{self._rule.name}.add_param_group", param_group)
+
+    def _add_group(self, func, param_group):
         if not isinstance(param_group, Mapping) or "params" not in param_group:
             raise TypeError(f"{func}: a parameter group must be a dict with a 'params' list")
         unknown = sorted(set(param_group) - set(self._rule.hyper) - {"params"})
@@ -602,6 +607,7 @@ class Optimizer:
         self._states.append(states)
         self._steps.append(0)
         self._layout.append(layout)
+        self._memory = None
 
     @property
     def state(self):
@@ -633,36 +639,52 @@ class Optimizer:
                              f"(one per parameter)")
         prepared, first = [], 0
         for g, group in enumerate(self.param_groups):
-            hyper = _checked_hyper(func, self._rule, group)
-            if self._rule.states(hyper) != self._layout[g]:
-                raise ValueError(f"{func}: param_groups[{g}] changed an option that decides "
-                                 f"its state (momentum on or off, centered, amsgrad)")
+            hyper = self._group_hyper(func, g, group)
             n = len(group["params"])
-            states = self._states[g]
-            lists = [list(group["params"]), grads[first:first + n],
-                     *(states[name] for name in self._layout[g])]
-            names = ("params", "grads", *(f"state[{name!r}]" for name in self._layout[g]))
+            layout = self._layout[g]
+            states = [self._states[g][name] for name in layout]
+            if any(len(arrays) != n for arrays in states):
+                raise ValueError(f"{func}: param_groups[{g}]['params'] has changed since it was "
+                                 f"added; add parameters with add_param_group")
+            lists = [list(group["params"]), grads[first:first + n], *states]
+            names = ("params", "grads", *(f"state[{name!r}]" for name in layout))
             constants = self._rule.constants(hyper, self._steps[g] + 1)
             prepared.append(_ext.prepare_step(func, self._rule.kernel, constants, lists,
-                                              names, first, len(self.param_groups) == 1))
+                                              names, first, check_memory=False))
             first += n
-        if len(self.param_groups) > 1:
-            self._check_disjoint(func, grads)
+        self._written_memory(func).check(func, [group["params"] for group in self.param_groups],
+                                         grads)
         for g, ready in enumerate(prepared):
             ready.run()
             self._steps[g] += 1
 
-    def _check_disjoint(self, func, grads):
-        """Across groups: no parameter or state shares memory with another
-        array.  Within a group prepare_step checks it."""
-        params = [p for group in self.param_groups for p in group["params"]]
-        names = sorted({name for layout in self._layout for name in layout})
-        empty = np.empty(0)
-        lists = [params, grads]
-        for name in names:
-            lists.append([array for states, group in zip(self._states, self.param_groups)
-                          for array in states.get(name, [empty] * len(group["params"]))])
-        _ext.check_disjoint(func, lists, ("params", "grads", *(f"state[{n!r}]" for n in names)))
+    def _group_hyper(self, func, g, group):
+        """Group g's hyperparameters, checked; checked again only when one
+        of them has been replaced since (a schedule setting ``lr``)."""
+        values = [group[name] for name in self._rule.hyper]
+        cached = self._checked.get(g)
+        if cached is not None and all(value is old and type(value) in _IMMUTABLE
+                                      for value, old in zip(values, cached[0])):
+            return cached[1]
+        hyper = _checked_hyper(func, self._rule, group)
+        if self._rule.states(hyper) != self._layout[g]:
+            raise ValueError(f"{func}: param_groups[{g}] changed an option that decides "
+                             f"its state (momentum on or off, centered, amsgrad)")
+        self._checked[g] = (values, hyper)
+        return hyper
+
+    def _written_memory(self, func):
+        """The parameters' and the state's memory, checked disjoint once."""
+        if self._memory is None:
+            names = sorted({name for layout in self._layout for name in layout})
+            empty = np.empty(0)
+            states = [[array for states, group in zip(self._states, self.param_groups)
+                       for array in states.get(name, [empty] * len(group["params"]))]
+                      for name in names]
+            self._memory = _ext.WrittenMemory(
+                func, [group["params"] for group in self.param_groups], states,
+                ("params", "grads", *(f"state[{name!r}]" for name in names)))
+        return self._memory
 
     def state_dict(self):
         """The optimiser's state as a flat dict of arrays, for ``np.savez``.
@@ -771,6 +793,8 @@ class Optimizer:
         for group, hyper in zip(self.param_groups, groups):
             group.update(hyper)
         self._states, self._steps, self._layout = states, steps, layouts
+        self._memory = None
+        self._checked = {}
 
 
 def _new_state(p, fill):

@@ -32,6 +32,11 @@ DY = np.ones((2, 3, 2))
 IDX = np.zeros((2, 3, 2), np.uint8)
 B_VALUES = np.linspace(-2, 2, 10**5)
 B = B_VALUES.copy()
+P = np.ones((4, 3), np.float32)
+G = np.full((4, 3), 0.5, np.float32)
+M, V = np.zeros((4, 3), np.float32), np.zeros((4, 3), np.float32)
+R = np.ones((4, 3), np.float32)
+R.flags.writeable = False
 
 EXCEPTIONS = {kind.__name__: kind
               for kind in (TypeError, ValueError, AxisError, MemoryError)}
@@ -103,6 +108,15 @@ ROWS = read_rows()
 # ---------------------------------------------------------------------------
 # The calls, row by row
 # ---------------------------------------------------------------------------
+
+def _step(optimizer, params, grads):
+    """optimizer(params).step(grads), with the arrays in the call's arguments."""
+    optimizer(params).step(grads)
+
+
+def _load(optimizer, params, state_dict):
+    optimizer(params).load_state_dict(state_dict)
+
 
 class Call(NamedTuple):
     func: Callable[..., Any]
@@ -489,6 +503,52 @@ CALLS = {
     "xavier_uniform-rng-str": call(init.xavier_uniform, (4, 3), rng="0"),
     "xavier_uniform-gain-inf": call(init.xavier_uniform, (4, 3), gain=np.inf),
     "xavier_uniform-shape-numpy": call(init.xavier_uniform, (np.int64(4), np.int8(3)), rng=0),
+    # -- optim
+    "sgd_step-params-array": call(rk.optim.sgd_step, P, [G], step=1, lr=0.1),
+    "sgd_step-params-int": call(rk.optim.sgd_step, [np.ones(3, np.int64)], [G], step=1, lr=0.1),
+    "sgd_step-params-byteswapped": call(rk.optim.sgd_step, [P.astype(">f4")], [G], step=1, lr=0.1),
+    "sgd_step-params-read-only": call(rk.optim.sgd_step, [R], [G], step=1, lr=0.1),
+    "sgd_step-params-unaligned": call(rk.optim.sgd_step, [np.zeros(49, np.uint8)[1:].view(np.float32).reshape(4, 3)], [G], step=1, lr=0.1),
+    "sgd_step-grads-count": call(rk.optim.sgd_step, [P], [G, G], step=1, lr=0.1),
+    "sgd_step-grads-list": call(rk.optim.sgd_step, [P], [[0.5] * 3] * 4, step=1, lr=0.1),
+    "sgd_step-grads-not-array": call(rk.optim.sgd_step, [P], [[[0.5] * 3] * 4], step=1, lr=0.1),
+    "sgd_step-grads-shape": call(rk.optim.sgd_step, [P], [G.T], step=1, lr=0.1),
+    "sgd_step-grads-dtype": call(rk.optim.sgd_step, [P], [G.astype(np.float64)], step=1, lr=0.1),
+    "sgd_step-grads-is-param": call(rk.optim.sgd_step, [P], [P], step=1, lr=0.1),
+    "sgd_step-momentum-no-buffers": call(rk.optim.sgd_step, [P], [G], step=1, lr=0.1, momentum=0.9),
+    "sgd_step-buffers-no-momentum": call(rk.optim.sgd_step, [P], [G], [M], step=1, lr=0.1),
+    "sgd_step-step-zero": call(rk.optim.sgd_step, [P], [G], step=0, lr=0.1),
+    "SGD-params-empty": call(rk.optim.SGD, []),
+    "SGD-params-overlap": call(rk.optim.SGD, [P, P[0]]),
+    "SGD-params-mixed": call(rk.optim.SGD, [P, {"params": [G]}]),
+    "SGD-group-unknown": call(rk.optim.SGD, [{"params": [P], "betas": (0.9, 0.99)}]),
+    "SGD-momentum-negative": call(rk.optim.SGD, [P], momentum=-0.9),
+    "SGD-nesterov-no-momentum": call(rk.optim.SGD, [P], nesterov=True),
+    "SGD-nesterov-dampening": call(rk.optim.SGD, [P], momentum=0.9, dampening=0.1, nesterov=True),
+    "SGD-step-grads-shape": call(_step, rk.optim.SGD, [P], [G.T]),
+    "SGD-step-grads-count": call(_step, rk.optim.SGD, [P], []),
+    "Adagrad-lr-decay-negative": call(rk.optim.Adagrad, [P], lr_decay=-0.1),
+    "Adadelta-rho-above-one": call(rk.optim.Adadelta, [P], rho=1.5),
+    "RMSprop-eps-negative": call(rk.optim.RMSprop, [P], eps=-1e-8),
+    "RMSprop-centered-str": call(rk.optim.RMSprop, [P], centered="yes"),
+    "Adam-lr-negative": call(rk.optim.Adam, [P], lr=-1.0),
+    "Adam-lr-nan": call(rk.optim.Adam, [P], lr=np.nan),
+    "Adam-lr-str": call(rk.optim.Adam, [P], lr="0.1"),
+    "Adam-betas-one": call(rk.optim.Adam, [P], betas=(0.9, 1.0)),
+    "Adam-betas-single": call(rk.optim.Adam, [P], betas=0.9),
+    "Adam-amsgrad-int": call(rk.optim.Adam, [P], amsgrad=1),
+    "AdamW-weight-decay-inf": call(rk.optim.AdamW, [P], weight_decay=np.inf),
+    "Adam-load-other-rule": call(_load, rk.optim.Adam, [P], rk.optim.SGD([P]).state_dict()),
+    "Adam-load-other-shape": call(_load, rk.optim.Adam, [P], rk.optim.Adam([G.T]).state_dict()),
+    "Adam-load-not-mapping": call(_load, rk.optim.Adam, [P], [M]),
+    "adam_step-beta1-negative": call(rk.optim.adam_step, [P], [G], [M], [V], step=1, lr=0.1, beta1=-0.1, beta2=0.999, eps=1e-8),
+    "adam_step-amsgrad-no-max": call(rk.optim.adam_step, [P], [G], [M], [V], step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, amsgrad=True),
+    "adam_step-states-same": call(rk.optim.adam_step, [P], [G], [M], [M], step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8),
+    "adam_step-state-dtype": call(rk.optim.adam_step, [P.astype(np.float16)], [G.astype(np.float16)], [M.astype(np.float16)], [V], step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8),
+    "adam_step-last-state-shape": call(rk.optim.adam_step, [P, G], [M, V], [P.copy(), G.copy()], [P.copy(), G.T.copy()], step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8),
+    "clip_grad_norm-max-norm-negative": call(rk.optim.clip_grad_norm, [G], -1.0),
+    "clip_grad_norm-grads-int": call(rk.optim.clip_grad_norm, [G, np.arange(3)], 1.0),
+    "clip_grad_norm-grads-read-only": call(rk.optim.clip_grad_norm, [G, R], 1.0),
 }
 
 TWINS = {
