@@ -14,7 +14,9 @@ from ._version import __version__
 __all__ = ["config", "show_config"]
 
 OPS = ("relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
-       "prelu", "prelu_backward", "maxout", "maxout_backward")
+       "prelu", "prelu_backward", "maxout", "maxout_backward",
+       "optim.SGD", "optim.Adagrad", "optim.Adadelta", "optim.RMSprop", "optim.Adam",
+       "optim.AdamW", "optim.clip_grad_norm")
 
 
 def config() -> dict[str, Any]:

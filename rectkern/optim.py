@@ -49,9 +49,10 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any, Iterable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _ext
 
@@ -73,6 +74,9 @@ __all__ = [
 ]
 
 _FLAGS = _ext.OPT_FLAGS
+
+Arrays = Sequence[NDArray[Any]]                 # a list (or tuple) of arrays
+Params = Union[Arrays, Sequence[Mapping[str, Any]]]   # arrays, or parameter groups
 
 # ---------------------------------------------------------------------------
 # Hyperparameters: their ranges, checked in one place
@@ -220,11 +224,14 @@ class _Rule(NamedTuple):
 
     name: str                   # the class
     kernel: str                 # the C kernel (a key of _ext.RULES)
-    hyper: tuple                # hyperparameter names, as torch.optim's
-    states: Any                 # (hyper) -> state names, in the kernel's operand order
-    constants: Any              # (hyper, step) -> fields of the kernel's rk_optim_hyper
-    check: Any = None           # (func, hyper) -> None: rules across hyperparameters
-    initial: float | str = 0.0  # the state's first value (a hyperparameter's name)
+    hyper: tuple[str, ...]      # hyperparameter names, as torch.optim's
+    # (hyper) -> state names, in the kernel's operand order
+    states: Callable[[dict[str, Any]], tuple[str, ...]]
+    # (hyper, step) -> fields of the kernel's rk_optim_hyper
+    constants: Callable[[dict[str, Any], int], dict[str, Any]]
+    # (func, hyper) -> None: rules across hyperparameters
+    check: Optional[Callable[[str, dict[str, Any]], None]] = None
+    initial: Union[float, str] = 0.0   # the state's first value (or a hyperparameter's name)
 
 
 RULES = {
@@ -299,8 +306,9 @@ def _run_rule(func, rule, params, grads, hyper, step, **given):
 # The functions on explicit state
 # ---------------------------------------------------------------------------
 
-def sgd_step(params, grads, momentum_buffers=None, *, step, lr, momentum=0.0,
-             dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
+def sgd_step(params: Arrays, grads: Arrays, momentum_buffers: Optional[Arrays] = None, *,
+             step: int, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+             weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
     """One step of stochastic gradient descent (with momentum) on explicit state.
 
     For each parameter ``p`` with gradient ``g``, in its compute type::
@@ -340,8 +348,9 @@ def sgd_step(params, grads, momentum_buffers=None, *, step, lr, momentum=0.0,
               momentum_buffers=momentum_buffers)
 
 
-def adagrad_step(params, grads, state_sums, *, step, lr, eps, lr_decay=0.0,
-                 weight_decay=0.0, maximize=False):
+def adagrad_step(params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float,
+                 eps: float, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 maximize: bool = False) -> None:
     """One step of Adagrad on explicit state.
 
     For each parameter ``p`` with gradient ``g`` and sum of squares ``sum``::
@@ -377,8 +386,9 @@ def adagrad_step(params, grads, state_sums, *, step, lr, eps, lr_decay=0.0,
               state_sums=state_sums)
 
 
-def adadelta_step(params, grads, square_avgs, acc_deltas, *, lr, rho, eps,
-                  weight_decay=0.0, maximize=False):
+def adadelta_step(params: Arrays, grads: Arrays, square_avgs: Arrays, acc_deltas: Arrays, *,
+                  lr: float, rho: float, eps: float, weight_decay: float = 0.0,
+                  maximize: bool = False) -> None:
     """One step of Adadelta on explicit state.
 
     For each parameter ``p`` with gradient ``g``::
@@ -413,9 +423,10 @@ def adadelta_step(params, grads, square_avgs, acc_deltas, *, lr, rho, eps,
               square_avgs=square_avgs, acc_deltas=acc_deltas)
 
 
-def rmsprop_step(params, grads, square_avgs, *, lr, alpha, eps, weight_decay=0.0,
-                 momentum=0.0, centered=False, momentum_buffers=None, grad_avgs=None,
-                 maximize=False):
+def rmsprop_step(params: Arrays, grads: Arrays, square_avgs: Arrays, *, lr: float, alpha: float,
+                 eps: float, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False, momentum_buffers: Optional[Arrays] = None,
+                 grad_avgs: Optional[Arrays] = None, maximize: bool = False) -> None:
     """One step of RMSprop on explicit state.
 
     For each parameter ``p`` with gradient ``g``::
@@ -457,8 +468,10 @@ def rmsprop_step(params, grads, square_avgs, *, lr, alpha, eps, weight_decay=0.0
               grad_avgs=grad_avgs)
 
 
-def adam_step(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2, eps,
-              weight_decay=0.0, amsgrad=False, max_exp_avg_sqs=None, maximize=False):
+def adam_step(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *,
+              step: int, lr: float, beta1: float, beta2: float, eps: float,
+              weight_decay: float = 0.0, amsgrad: bool = False,
+              max_exp_avg_sqs: Optional[Arrays] = None, maximize: bool = False) -> None:
     """One step of Adam on explicit state.
 
     For each parameter ``p`` with gradient ``g``, at step ``t``::
@@ -505,8 +518,10 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2, e
               exp_avg_sqs=exp_avg_sqs, max_exp_avg_sqs=max_exp_avg_sqs)
 
 
-def adamw_step(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2, eps,
-               weight_decay=1e-2, amsgrad=False, max_exp_avg_sqs=None, maximize=False):
+def adamw_step(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *,
+               step: int, lr: float, beta1: float, beta2: float, eps: float,
+               weight_decay: float = 1e-2, amsgrad: bool = False,
+               max_exp_avg_sqs: Optional[Arrays] = None, maximize: bool = False) -> None:
     """One step of AdamW on explicit state.
 
     As `adam_step`, but the weight decay is decoupled from the gradient:
@@ -549,15 +564,17 @@ class Optimizer:
     """
 
     _rule: _Rule
+    param_groups: list[dict[str, Any]]
+    defaults: dict[str, Any]
 
-    def __init__(self, params, **hyper):
+    def __init__(self, params: Params, **hyper: Any) -> None:
         func = self._rule.name
         self.defaults = _checked_hyper(func, self._rule, hyper)
         self.param_groups = []
         self._states = []          # per group: {state name: list of arrays}
         self._steps = []           # per group: steps taken
         self._layout = []          # per group: the state names its options need
-        self._memory = None        # _ext.WrittenMemory of the parameters and state
+        self._memory: Optional[_ext.WrittenMemory] = None   # the parameters' and state's memory
         self._checked = {}         # per group: its hyperparameter values, and them checked
         if isinstance(params, np.ndarray) or not isinstance(params, (list, tuple)):
             raise TypeError(f"{func}: params must be a list of arrays or of dicts, got "
@@ -572,14 +589,14 @@ class Optimizer:
         for group in groups:
             self._add_group(func, group)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
             lines += [f"    {name}: {group[name]}" for name in self._rule.hyper]
         return "\n".join(lines) + "\n)"
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: Mapping[str, Any]) -> None:
         """Add a group: a dict with a ``"params"`` list and, optionally, its
         own hyperparameters (the others are the constructor's)."""
         self._add_group(f"{self._rule.name}.add_param_group", param_group)
@@ -610,7 +627,7 @@ class Optimizer:
         self._memory = None
 
     @property
-    def state(self):
+    def state(self) -> list[dict[str, Any]]:
         """Per parameter (in the order of the groups), a dict of its state
         arrays (the live ones) and its ``"step"`` count."""
         out = []
@@ -619,7 +636,7 @@ class Optimizer:
                 out.append({"step": steps, **{name: arrays[i] for name, arrays in states.items()}})
         return out
 
-    def step(self, grads):
+    def step(self, grads: Arrays) -> None:
         """Update every parameter in place from its gradient.
 
         Parameters
@@ -686,7 +703,7 @@ class Optimizer:
                 ("params", "grads", *(f"state[{name!r}]" for name in names)))
         return self._memory
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, NDArray[Any]]:
         """The optimiser's state as a flat dict of arrays, for ``np.savez``.
 
         Keys: ``"rule"`` (the class name); ``"param_groups.G.NAME"`` for each
@@ -723,7 +740,7 @@ class Optimizer:
             index += n
         return out
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Continue from a state dict of the same rule and parameters.
 
         ``state_dict`` is what `state_dict` returned, or ``np.load`` of a
@@ -838,8 +855,9 @@ class SGD(Optimizer):
 
     _rule = RULES["SGD"]
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening,
                          weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
 
@@ -873,8 +891,9 @@ class Adagrad(Optimizer):
 
     _rule = RULES["Adagrad"]
 
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, *, maximize: bool = False) -> None:
         super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                          initial_accumulator_value=initial_accumulator_value, eps=eps,
                          maximize=maximize)
@@ -906,8 +925,8 @@ class Adadelta(Optimizer):
 
     _rule = RULES["Adadelta"]
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *,
-                 maximize=False):
+    def __init__(self, params: Params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
         super().__init__(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                          maximize=maximize)
 
@@ -942,8 +961,9 @@ class RMSprop(Optimizer):
 
     _rule = RULES["RMSprop"]
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                          momentum=momentum, centered=centered, maximize=maximize)
 
@@ -979,8 +999,10 @@ class Adam(Optimizer):
 
     _rule = RULES["Adam"]
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize)
 
@@ -1013,8 +1035,10 @@ class AdamW(Optimizer):
 
     _rule = RULES["AdamW"]
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize)
 
@@ -1023,7 +1047,7 @@ class AdamW(Optimizer):
 # Gradient clipping
 # ---------------------------------------------------------------------------
 
-def clip_grad_norm(grads, max_norm):
+def clip_grad_norm(grads: Arrays, max_norm: float) -> float:
     """Scale gradients in place so that their global L2 norm is at most max_norm.
 
     The norm is that of all the gradients together: the sum of their

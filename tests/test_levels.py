@@ -16,6 +16,18 @@ BATTERY = r"""
 import hashlib, numpy as np, rectkern as rk
 from tests._arrays import array, cases
 digest = hashlib.sha256()
+# (function, keyword arguments, (positional state count, keyword state names...))
+OPTIMISERS = [
+    ("sgd_step", dict(step=1, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01), (1,)),
+    ("sgd_step", dict(step=1, lr=0.1, momentum=0.9, dampening=0.5, maximize=True), (1,)),
+    ("adagrad_step", dict(step=1, lr=0.1, eps=1e-10, lr_decay=0.1, weight_decay=0.01), (1,)),
+    ("adadelta_step", dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.01), (2,)),
+    ("rmsprop_step", dict(lr=0.01, alpha=0.99, eps=1e-8, momentum=0.9, centered=True),
+     (1, "momentum_buffers", "grad_avgs")),
+    ("adam_step", dict(step=1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01,
+                       amsgrad=True), (2, "max_exp_avg_sqs")),
+    ("adamw_step", dict(step=1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), (2,)),
+]
 def add(*arrays):
     for a in arrays:
         a = np.asarray(a)
@@ -34,6 +46,21 @@ with np.errstate(all="ignore"):
             if shape[axis] % k == 0:
                 y, idx = rk.maxout(x, k, axis=axis)
                 add(y, idx, rk.maxout_backward(y, idx, k, axis=axis))
+    # the optimisers: three steps of every rule and option set, the state too
+    for dtype, shape, layout in cases(shapes=[(33,), (3, 40), (2, 3, 17)]):
+        state_dtype = np.float64 if dtype == np.float64 else np.float32
+        for name, kwargs, states in OPTIMISERS:
+            p, g = array(dtype, shape, layout), array(dtype, shape, seed=1)
+            arrays = [np.abs(array(state_dtype, shape, layout, seed=2 + i))
+                      for i in range(states[0] + len(states) - 1)]
+            for step in (1, 2, 3):
+                extra = {"step": step} if "step" in kwargs else {}
+                getattr(rk.optim, name)([p], [g], *[[a] for a in arrays[:states[0]]],
+                                        **{k: v for k, v in kwargs.items() if k != "step"},
+                                        **{k: [a] for k, a in zip(states[1:], arrays[states[0]:])},
+                                        **extra)
+            add(p, *arrays)
+        add(np.array(rk.optim.clip_grad_norm([p, g], 1.0)), p, g)
 print(rk.config()["level"], digest.hexdigest())
 """
 
@@ -76,7 +103,7 @@ def test_show_config_names_the_level_and_every_op():
     rk.show_config(file=buffer)
     text = buffer.getvalue()
     assert f"level in use: {_ext.LEVEL}" in text
-    for op in ("relu", "prelu_backward", "maxout_backward"):
+    for op in ("relu", "prelu_backward", "maxout_backward", "optim.Adam"):
         assert op in text
     assert set(rk.config()["build_flags"]) == set(_ext.LEVELS)
     for flags in rk.config()["build_flags"].values():

@@ -6,6 +6,8 @@ import sys
 import textwrap
 
 SNIPPET = textwrap.dedent('''
+    from typing import Any
+
     import numpy as np
     from numpy.typing import NDArray
 
@@ -32,6 +34,13 @@ SNIPPET = textwrap.dedent('''
     rk.show_config()
     version: str = rk.__version__
     ufunc: np.ufunc = rk.relu
+    opt = rk.optim.Adam([x, alpha], lr=1e-3, betas=(0.9, 0.99))
+    opt.step([x, alpha])
+    saved: dict[str, NDArray[Any]] = opt.state_dict()
+    opt.load_state_dict(saved)
+    groups = rk.optim.SGD([{"params": [x], "lr": 0.1}], momentum=0.9, nesterov=True)
+    rk.optim.adam_step([x], [x], [x], [x], step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    norm: float = rk.optim.clip_grad_norm([x], 1.0)
 ''')
 
 
