@@ -1241,6 +1241,8 @@ cdef class WrittenMemory:
     """The memory an optimiser's steps write: its parameters and state,
     checked to share none, kept sorted so that each step checks only its
     gradients against them (a binary search each), not every array again.
+    Arrays whose bounds interleave (a matrix's even and odd columns) share
+    no memory but defeat the search: then every step checks all arrays.
 
     ``groups`` holds the parameter groups' lists, ``states`` every state's
     list; both are the optimiser's own lists.  A step passes the groups'
@@ -1250,6 +1252,7 @@ cdef class WrittenMemory:
     cdef Span *spans
     cdef Py_ssize_t count, n_params
     cdef char **param_bounds        # each parameter's lo, hi, as last checked
+    cdef bint interleaved           # some bounds meet: no binary search
     cdef list states
     cdef tuple names
 
@@ -1285,6 +1288,9 @@ cdef class WrittenMemory:
                     self.spans[self.count].written = True
                     self.count += 1
         qsort(self.spans, self.count, sizeof(Span), span_order)
+        self.interleaved = False
+        for i in range(1, self.count):
+            self.interleaved = self.interleaved or self.spans[i].lo < self.spans[i - 1].hi
 
     def check(self, str func, list groups, list grads):
         """ValueError if a gradient shares memory with a parameter or a
@@ -1295,7 +1301,7 @@ cdef class WrittenMemory:
         cdef bint moved = False
         cdef Span *span
         for group in groups:
-            for p in <list>group:
+            for p in group:
                 if i >= self.n_params:
                     moved = True
                     break
@@ -1304,6 +1310,10 @@ cdef class WrittenMemory:
                 i += 1
         if moved or i != self.n_params:
             self.build(func, groups)
+        if self.interleaved:
+            lists = [[p for group in groups for p in group], grads] + self.states
+            check_apart(func, lists, self.names, sum(len(<list>a) for a in lists))
+            return
         params = None
         for i in range(len(grads)):
             if not span_of(<cnp.ndarray>grads[i], &lo, &hi):

@@ -94,6 +94,7 @@ _RANGES = {
     "rho": (0.0, 1.0, False),
     "alpha": (0.0, 1.0, False),
     "beta": (0.0, 1.0, True),
+    "max_norm": (0.0, None, False),
 }
 _OPTIONS = ("nesterov", "maximize", "amsgrad", "centered")
 _IMMUTABLE = (float, int, bool, tuple)     # hyperparameter values a group may hold as checked
@@ -128,7 +129,7 @@ def _checked_hyper(func, rule, hyper, beta_names=("betas[0]", "betas[1]")):
     for name in rule.hyper:
         value = hyper[name]
         if name == "betas":
-            if not isinstance(value, (tuple, list, np.ndarray)) or len(value) != 2:
+            if not isinstance(value, (tuple, list, np.ndarray)) or np.shape(value) != (2,):
                 raise ValueError(f"{func}: betas must be a pair (beta1, beta2), got {value!r}")
             out[name] = (_number(func, beta_names[0], value[0], "beta"),
                          _number(func, beta_names[1], value[1], "beta"))
@@ -1083,7 +1084,7 @@ def clip_grad_norm(grads: Arrays, max_norm: float) -> float:
     """
     func = "clip_grad_norm"
     grads = _array_list(func, "grads", grads)
-    max_norm = _number(func, "max_norm", max_norm, "lr")
+    max_norm = _number(func, "max_norm", max_norm)
     for i, g in enumerate(grads):
         if isinstance(g, np.ndarray) and not g.flags.writeable:
             raise ValueError(f"{func}: grads[{i}] is read-only")
