@@ -9,7 +9,6 @@ import math
 import re
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 from typing import Callable, NamedTuple
@@ -21,6 +20,7 @@ from rectkern import _reference as ref
 from rectkern import optim
 
 from ._arrays import FLOAT_DTYPES, LAYOUTS, assert_same, case_id, cases, in_layout, values
+from ._gil import runs_beside
 
 NAN, INF = float("nan"), float("inf")
 
@@ -988,37 +988,10 @@ def test_nan_and_inf_gradients_reach_the_parameter(rule):
 # 7. The GIL is released during a step
 # ---------------------------------------------------------------------------
 
-def _runs_beside(call, times=5, window=0.05):
-    """How many times another Python thread ran while ``call`` ran, at least
-    ``times`` times and for at least ``window`` seconds (the approach of
-    test_threads: with a long switch interval, a call that holds the GIL
-    keeps the counting thread out for the whole window)."""
-    stamps, stop = [], threading.Event()
-
-    def count():
-        while not stop.is_set():
-            stamps.append(time.perf_counter())
-            time.sleep(0)                # lets the GIL go: the caller takes it back
-
-    interval = sys.getswitchinterval()
-    counter = threading.Thread(target=count)
-    counter.start()
-    try:
-        while not stamps:                # the counter is running
-            time.sleep(0.001)
-        sys.setswitchinterval(10.0)
-        time.sleep(0.001)                # the counter waits for the GIL, not the CPU
-        start = time.perf_counter()
-        calls = 0
-        while calls < times or time.perf_counter() - start < window:
-            call()
-            calls += 1
-        end = time.perf_counter()
-    finally:
-        sys.setswitchinterval(interval)
-        stop.set()
-        counter.join()
-    return sum(start < t < end for t in stamps)
+def _runs_beside(call):
+    """How many times another Python thread ran while ``call`` ran (at least
+    five times, over at least 50 ms)."""
+    return runs_beside(call, times=5, window=0.05)
 
 
 @pytest.fixture(scope="module")

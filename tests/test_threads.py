@@ -1,8 +1,6 @@
 """Calls from many threads at once on shared read-only inputs give the serial bits."""
 
-import sys
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -10,6 +8,7 @@ import pytest
 import rectkern as rk
 
 from ._arrays import array, assert_same
+from ._gil import runs_beside
 
 N_THREADS = 8
 
@@ -79,43 +78,9 @@ def big_calls():
     }
 
 
-def _runs_beside(call, times=10):
-    """Whether another Python thread ran while ``call`` ran ``times`` times.
-
-    The switch interval is made long, so that a call holding the GIL keeps
-    every other thread out of the interpreter for the whole window; a
-    counting thread (which lets the GIL go after each count) shows whether
-    it got in while the calls ran.
-    """
-    stamps, stop = [], threading.Event()
-
-    def count():
-        while not stop.is_set():
-            stamps.append(time.perf_counter())
-            time.sleep(0)                # lets the GIL go: the caller takes it back
-
-    interval = sys.getswitchinterval()
-    counter = threading.Thread(target=count)
-    counter.start()
-    try:
-        while not stamps:                # the counter is running
-            time.sleep(0.001)
-        sys.setswitchinterval(10.0)
-        time.sleep(0.001)                # the counter waits for the GIL, not the CPU
-        start = time.perf_counter()
-        for _ in range(times):
-            call()
-        end = time.perf_counter()
-    finally:
-        sys.setswitchinterval(interval)
-        stop.set()
-        counter.join()
-    return any(start < t < end for t in stamps)
-
-
 @pytest.mark.parametrize("name", ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
                                   "prelu", "prelu_backward", "maxout", "maxout_backward"])
 def test_kernels_release_the_gil(big_calls, name):
     call = big_calls[name]
     call()                                # first touch of the output pages
-    assert _runs_beside(call)
+    assert runs_beside(call) > 0
