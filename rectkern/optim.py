@@ -1092,7 +1092,10 @@ def clip_grad_norm(grads: Arrays, max_norm: float) -> float:
     coefficient = max_norm / (norm + 1e-6)
     if not coefficient < 1.0 and not math.isnan(coefficient):
         return norm
-    for g in grads:
-        scale = np.float64(coefficient) if g.dtype == np.float64 else np.float32(coefficient)
-        np.multiply(g, scale, out=g, casting="same_kind")
+    # an inf gradient gives a factor of 0, and inf * 0 is NaN, as in torch:
+    # the result the equations say, not an error
+    with np.errstate(invalid="ignore"):
+        for g in grads:
+            scale = np.float64(coefficient) if g.dtype == np.float64 else np.float32(coefficient)
+            np.multiply(g, scale, out=g, casting="same_kind")
     return norm

@@ -1183,6 +1183,20 @@ def test_clip_scales_to_max_norm():
     assert optim.clip_grad_norm([], 1.0) == 0.0
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+def test_clip_with_an_infinite_gradient_gives_nan_quietly(dtype):
+    """norm inf, factor 0: finite gradients become 0 and inf * 0 NaN, as the
+    twin (and torch) give, with no warning even where NumPy would raise."""
+    grads = [np.array([1.0, -2.0], dtype), np.array([np.inf], dtype)]
+    expected = [g.copy() for g in grads]
+    with np.errstate(invalid="raise"):
+        norm = optim.clip_grad_norm(grads, 1.0)
+    assert norm == ref.clip_grad_norm(expected, 1.0) == np.inf
+    for got, want in zip(grads, expected):
+        assert_same(got, want)
+    assert np.array_equal(grads[0], [0.0, 0.0]) and np.isnan(grads[1]).all()
+
+
 def _clip_errors(grads):
     read_only = _read_only(grads[-1])
     return {
