@@ -54,8 +54,6 @@ cdef extern from "rectkern.h" nogil:
     ctypedef void rk_sum_squares_fn(rk_intp n, const char *x, rk_intp stride,
                                     rk_intp start, double *lanes) noexcept nogil
     enum:
-        RK_NUM_RULES
-        RK_OPTIM_MAX_OPERANDS
         RK_SQUARE_LANES
         RK_OPT_MAXIMIZE
         RK_OPT_WEIGHT_DECAY
