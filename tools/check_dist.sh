@@ -50,7 +50,7 @@ echo "== the suite against the installed wheel"
 python3 -m venv "$work/env"
 "$work/env/bin/python" -m pip install -q "$wheel[test]"
 mkdir "$work/run"
-cp -r "$root/tests" "$root/docs" "$root/pyproject.toml" "$work/run/"
+cp -r "$root/tests" "$root/docs" "$root/pyproject.toml" "$root/README.md" "$work/run/"
 cd "$work/run"
 "$work/env/bin/python" -c "import rectkern, sys; assert 'site-packages' in rectkern.__file__, rectkern.__file__"
 "$work/env/bin/python" -m pytest -q -p no:cacheprovider tests --pyargs rectkern
