@@ -22,10 +22,13 @@ are drawn once.
   size), the other backward ops against ``np.add(a, b, out=c)``.  Targets:
   1.25 for float32/float64 and 1.5 for float16 on large arrays, 2 in cache.
 - tiny (64 elements): one call against ``np.maximum(x, 0, out=y)``, target 1.5.
-- optimisers (rectkern.optim), float32 and float64: a step of each rule
-  over one array of 4M elements (target 1.15) and over 200 arrays of 1,000
-  elements in one group (target 2), against ``np.copyto`` moving the bytes
-  the step reads and writes (Adam in float32: 28 per element).
+- optimisers (rectkern.optim), float32 and float64: a step of SGD (with
+  and without momentum), Adagrad, Adadelta, RMSprop, Adam and AdamW, and of
+  sgd_step, adagrad_step, adadelta_step, rmsprop_step, adam_step and
+  adamw_step on explicit state, and clip_grad_norm, over one array of 4M
+  elements (target 1.15) and over 200 arrays of 1,000 elements in one
+  group (target 2), against ``np.copyto`` moving the bytes the call reads
+  and writes (Adam in float32: 28 per element).
 
 The level in use is the best this CPU runs, or RECTKERN_CPU's.  Exits 1 when
 a ratio misses its target.  A tool for people: timings on shared machines are

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from rectkern._bench import LAYOUTS, OPTIMIZERS, cases, optim_cases, shape_for
+from rectkern._bench import LAYOUTS, OPTIM_OPS, cases, optim_cases, shape_for
 
 SIZES = {"in-cache": 64 * 1024, "large": 64 * 64 * 56 * 56}
 DTYPES = ("float32", "float64", "float16")
@@ -52,8 +52,11 @@ def test_op(benchmark, dtype, size, layout, op, impl):
         assert case.check(result)
 
 
-# Optimisers: a step over one large array, or over many small ones in one
-# group; "numpy" is the careful NumPy idiom, "numpy_slow" the common one.
+# Optimisers: a step of SGD (with and without momentum), Adagrad, Adadelta,
+# RMSprop, Adam and AdamW, of the functions sgd_step, adagrad_step,
+# adadelta_step, rmsprop_step, adam_step and adamw_step on explicit state,
+# and clip_grad_norm, over one large array or many small ones in one group;
+# "numpy" is the careful NumPy idiom, "numpy_slow" the common one.
 OPTIM_SIZES = {"4M": (4 << 20, 1), "200x1000": (1000, 200)}
 
 
@@ -63,7 +66,7 @@ def _optim_cases(dtype, size):
 
 
 @pytest.mark.parametrize("impl", ["rectkern", "numpy", "numpy_slow", "limit"])
-@pytest.mark.parametrize("rule", list(OPTIMIZERS))
+@pytest.mark.parametrize("rule", OPTIM_OPS)
 @pytest.mark.parametrize("size", list(OPTIM_SIZES))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_optim(benchmark, dtype, size, rule, impl):

@@ -63,7 +63,8 @@ def bench(dtype, layout, sizes, file=sys.stdout):
 
 
 def bench_optim(dtype, sizes, file=sys.stdout):
-    """Per rule, a step over one array of each size and over 200 arrays of
+    """Per optimiser case (each class's step, each function's, and
+    clip_grad_norm), over one array of each size and over 200 arrays of
     1,000: rectkern's time, its speed-up over NumPy's careful idiom (in-place
     ufuncs into scratch) and its common one (expressions), % of the limit."""
     print("\noptimisers (rectkern.optim): a step over every array of a group; speed-up "

@@ -275,19 +275,31 @@ def step_bytes(optimizer):
 _FUNCTIONS = {"SGD": "sgd_step", "Adagrad": "adagrad_step", "Adadelta": "adadelta_step",
               "RMSprop": "rmsprop_step", "Adam": "adam_step", "AdamW": "adamw_step"}
 
+_TAKES_STEP = {name for name in _FUNCTIONS.values()
+               if "step" in inspect.signature(getattr(rk.optim, name)).parameters}
 
-def reference_step(optimizer, grads):
-    """An optimiser's step done by its rule's NumPy twin, on its own
-    parameters and state (as ``optimizer.step(grads)`` would)."""
+# the functions on explicit state, each timed with the settings of one class case
+FUNCTION_CASES = {"sgd_step": "SGD momentum", "adagrad_step": "Adagrad",
+                  "adadelta_step": "Adadelta", "rmsprop_step": "RMSprop",
+                  "adam_step": "Adam", "adamw_step": "AdamW"}
+
+# every optimiser case's name, in order
+OPTIM_OPS = (*OPTIMIZERS, *FUNCTION_CASES, "clip_grad_norm")
+
+
+def function_step(optimizer, grads, module=rk.optim):
+    """An optimiser's step done by its rule's function in ``module``
+    (rectkern.optim, or the twins in rectkern._reference, which take the
+    same arguments), on the optimiser's own parameters and state."""
     rule = optimizer._rule
-    function = getattr(ref, _FUNCTIONS[rule.name])
+    function = getattr(module, _FUNCTIONS[rule.name])
     first = 0
     for g, group in enumerate(optimizer.param_groups):
         kwargs = {name: group[name] for name in rule.hyper
                   if name not in ("betas", "initial_accumulator_value")}
         if "betas" in rule.hyper:
             kwargs["beta1"], kwargs["beta2"] = group["betas"]
-        if "step" in inspect.signature(function).parameters:
+        if _FUNCTIONS[rule.name] in _TAKES_STEP:
             kwargs["step"] = optimizer._steps[g] + 1
         states = {rk.optim._STATE_ARGUMENTS[name]: optimizer._states[g][name]
                   for name in optimizer._layout[g]}
@@ -298,36 +310,66 @@ def reference_step(optimizer, grads):
 
 
 def optim_cases(dtype, n_elements, count=1, seed=0, names=None):
-    """Each rule's step over ``count`` arrays of ``n_elements``, one group:
-    rectkern, NumPy's careful idiom (``numpy``) and its common one
-    (``numpy_slow``), and ``np.copyto`` moving the same bytes."""
+    """Each optimiser case over ``count`` arrays of ``n_elements``, one
+    group: a class's step, a function's step on explicit state, or
+    clip_grad_norm; rectkern, NumPy's careful idiom (``numpy``) and its
+    common one (``numpy_slow``), and ``np.copyto`` moving the same bytes."""
     dtype = np.dtype(dtype).type
     rng = np.random.default_rng(seed)
     result = []
-    for name in names or OPTIMIZERS:
-        optimizer_class, hyper = OPTIMIZERS[name]
+    for name in names or OPTIM_OPS:
         fresh = lambda: [rng.standard_normal(n_elements).astype(dtype)   # noqa: E731
                          for _ in range(count)]
         params, grads = fresh(), fresh()
+        if name == "clip_grad_norm":
+            result.append(_clip_case(params))
+            continue
+        settings = FUNCTION_CASES.get(name, name)
+        optimizer_class, hyper = OPTIMIZERS[settings]
         optimizer = optimizer_class(params, **hyper)
         half = step_bytes(optimizer) // 2
         src, dst = np.ones(half, np.uint8), np.zeros(half, np.uint8)
         numpy_params = [p.copy() for p in params]
+        if name in FUNCTION_CASES:
+            run = lambda optimizer=optimizer, grads=grads: function_step(optimizer, grads)  # noqa: E731
+        else:
+            run = lambda optimizer=optimizer, grads=grads: optimizer.step(grads)  # noqa: E731
 
         def check(_result, optimizer_class=optimizer_class, hyper=hyper, params=params,
-                  grads=grads):
-            """Two steps of a fresh optimiser on copies, against the twin's."""
+                  grads=grads, function=name in FUNCTION_CASES):
+            """Two steps on copies, against the twin's."""
             mine = optimizer_class([p.copy() for p in params[:3]], **hyper)
             twin = optimizer_class([p.copy() for p in params[:3]], **hyper)
             for _ in range(2):
-                mine.step(grads[:3])
-                reference_step(twin, grads[:3])
+                if function:
+                    function_step(mine, grads[:3])
+                else:
+                    mine.step(grads[:3])
+                function_step(twin, grads[:3], ref)
             return all(_same(a, b) for a, b in zip(mine.param_groups[0]["params"],
                                                    twin.param_groups[0]["params"]))
 
         result.append(Case(
-            name, lambda optimizer=optimizer, grads=grads: optimizer.step(grads),
-            _numpy_steps(name, hyper, numpy_params, grads, careful=True),
-            _numpy_steps(name, hyper, numpy_params, grads, careful=False),
+            name, run,
+            _numpy_steps(settings, hyper, numpy_params, grads, careful=True),
+            _numpy_steps(settings, hyper, numpy_params, grads, careful=False),
             lambda src=src, dst=dst: np.copyto(dst, src), "copy", check))
     return result
+
+
+def _clip_case(grads):
+    """clip_grad_norm over grads whose norm is below max_norm (no scaling:
+    each gradient read once), against np.copyto moving those bytes, NumPy's
+    careful norm (np.vdot in the gradients' dtype) and its common one
+    (squares in float64)."""
+    total = sum(g.nbytes for g in grads)
+    src, dst = np.ones(total // 2, np.uint8), np.zeros(total // 2, np.uint8)
+    big = 1e30
+
+    def check(norm, grads=grads):
+        return norm == ref.clip_grad_norm([g.copy() for g in grads], big)
+
+    return Case("clip_grad_norm", lambda: rk.optim.clip_grad_norm(grads, big),
+                lambda: float(np.sqrt(sum(np.vdot(g, g) for g in grads))),
+                lambda: float(np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads))),
+                lambda: np.copyto(dst, src), "copy", check)

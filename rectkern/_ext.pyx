@@ -54,6 +54,11 @@ cdef extern from "rectkern.h" nogil:
     ctypedef void rk_sum_squares_fn(rk_intp n, const char *x, rk_intp stride,
                                     rk_intp start, double *lanes) noexcept nogil
     enum:
+        RK_SGD
+        RK_ADAGRAD
+        RK_ADADELTA
+        RK_RMSPROP
+        RK_ADAM
         RK_SQUARE_LANES
         RK_OPT_MAXIMIZE
         RK_OPT_WEIGHT_DECAY
@@ -1017,7 +1022,12 @@ def maxout_backward_fast(dy, idx, k, axis, out):
 from numpy import shares_memory as _shares_memory
 
 
-RULES = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 3, "adam": 4}   # RK_SGD ...
+RULES = {"sgd": RK_SGD, "adagrad": RK_ADAGRAD, "adadelta": RK_ADADELTA,
+         "rmsprop": RK_RMSPROP, "adam": RK_ADAM}
+HYPER_FIELDS = frozenset((
+    "lr", "weight_decay", "decay_factor", "eps", "momentum", "dampening_complement", "decay",
+    "decay_complement", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2",
+    "bias_correction2_sqrt", "flags"))
 OPT_FLAGS = {"maximize": RK_OPT_MAXIMIZE, "weight_decay": RK_OPT_WEIGHT_DECAY,
              "decoupled": RK_OPT_DECOUPLED, "momentum": RK_OPT_MOMENTUM,
              "nesterov": RK_OPT_NESTEROV, "first_step": RK_OPT_FIRST_STEP,
@@ -1083,9 +1093,10 @@ cdef str array_name(tuple names, const Span *span):
     return f"{names[span.role]}[{span.index}]"
 
 
-cdef void check_apart(str func, list lists, tuple names, Py_ssize_t n_arrays) except *:
+cdef void check_apart(str func, list lists, tuple names) except *:
     """ValueError if an array that is written (a parameter, a state) shares
-    memory with any other; gradients, only read, may share theirs."""
+    memory with any other; gradients (lists[1]), only read, may share theirs."""
+    cdef Py_ssize_t n_arrays = sum(len(<list>a) for a in lists)
     cdef Span *spans = <Span *>PyMem_Malloc(max(n_arrays, 1) * sizeof(Span))
     cdef Py_ssize_t count = 0, role, i, j, k
     cdef const Span *first
@@ -1128,10 +1139,12 @@ cdef void check_apart(str func, list lists, tuple names, Py_ssize_t n_arrays) ex
 cdef struct OptimArray:
     rk_optim_fn *kernel
     cnp.npy_intp size
-    int ndim                       # 0 when every operand is C-contiguous: one row
-    const cnp.npy_intp *shape
+    bint contiguous                # every operand C-contiguous: one row
+    int ndim
+    # the shape, then each operand's strides: copies, in Step.layouts (the
+    # arrays' own may change, or be freed, before the step runs)
+    cnp.npy_intp *layout
     char *data[MAX_OPS]
-    const cnp.npy_intp *strides[MAX_OPS]
     cnp.npy_intp itemsize[MAX_OPS]
 
 
@@ -1169,14 +1182,14 @@ cdef void run_optim(const rk_optim_hyper *hyper, int nops, const OptimArray *arr
     for i in range(n):
         if arrays[i].size == 0:
             continue
-        if arrays[i].ndim == 0:
+        if arrays[i].contiguous:
             arrays[i].kernel(hyper, arrays[i].size, <char **>arrays[i].data,
                              arrays[i].itemsize)
             continue
         for op in range(nops):
             for d in range(arrays[i].ndim):
-                strides.of[op][d] = arrays[i].strides[op][d]
-        make_plan(&plan, arrays[i].ndim, arrays[i].shape, -1, nops, &strides, 0)
+                strides.of[op][d] = arrays[i].layout[(op + 1) * arrays[i].ndim + d]
+        make_plan(&plan, arrays[i].ndim, arrays[i].layout, -1, nops, &strides, 0)
         ctx.kernel = arrays[i].kernel
         walk(&plan, nops, <char **>arrays[i].data, optim_block, &ctx)
 
@@ -1185,12 +1198,14 @@ cdef class Step:
     """One checked step of a rule over a parameter group, ready to run."""
     cdef rk_optim_hyper hyper
     cdef OptimArray *arrays
+    cdef cnp.npy_intp *layouts     # the OptimArrays' layout copies
     cdef Py_ssize_t n
     cdef int nops
-    cdef list keep             # the arrays the kernels' pointers point into
+    cdef list keep             # the arrays the kernels' data pointers point into
 
     def __dealloc__(self):
         PyMem_Free(self.arrays)
+        PyMem_Free(self.layouts)
 
     def run(self):
         """The step, with the GIL released for all of it."""
@@ -1219,11 +1234,12 @@ cdef list checked_lists(str func, list lists, tuple names, Py_ssize_t first):
     return checked
 
 
-def check_params(str func, list params):
-    """params as the optimisers take them: float arrays, writeable, aligned,
-    none sharing memory with another."""
-    cdef list checked = checked_lists(func, [params], ("params",), 0)
-    check_apart(func, checked, ("params",), len(params))
+def check_params(str func, list params, str name="params"):
+    """Arrays written in place (parameters, or the gradients clip_grad_norm
+    scales): float arrays, writeable, aligned, none sharing memory with
+    another; ``name`` is what the caller calls the list."""
+    cdef list checked = checked_lists(func, [params], (name,), 0)
+    check_apart(func, checked, (name,))
 
 
 cdef inline bint span_of(cnp.ndarray a, char **lo, char **hi) noexcept:
@@ -1267,13 +1283,18 @@ cdef class WrittenMemory:
         cdef list lists = [params, []] + self.states
         cdef Py_ssize_t i, total = sum(len(<list>a) for a in lists)
         cdef cnp.ndarray a
-        check_apart(func, lists, self.names, total)
+        cdef Span *spans
+        cdef char **bounds
+        check_apart(func, lists, self.names)
+        spans = <Span *>PyMem_Malloc(max(total, 1) * sizeof(Span))
+        bounds = <char **>PyMem_Malloc(max(2 * len(params), 1) * sizeof(char *))
+        if spans == NULL or bounds == NULL:
+            PyMem_Free(spans)
+            PyMem_Free(bounds)
+            raise MemoryError()
         PyMem_Free(self.spans)
         PyMem_Free(self.param_bounds)
-        self.spans = <Span *>PyMem_Malloc(max(total, 1) * sizeof(Span))
-        self.param_bounds = <char **>PyMem_Malloc(max(2 * len(params), 1) * sizeof(char *))
-        if self.spans == NULL or self.param_bounds == NULL:
-            raise MemoryError()
+        self.spans, self.param_bounds = spans, bounds
         self.count, self.n_params = 0, len(params)
         for role in range(len(lists)):
             for i in range(len(<list>lists[role])):
@@ -1310,7 +1331,7 @@ cdef class WrittenMemory:
             self.build(func, groups)
         if self.interleaved:
             lists = [[p for group in groups for p in group], grads] + self.states
-            check_apart(func, lists, self.names, sum(len(<list>a) for a in lists))
+            check_apart(func, lists, self.names)
             return
         params = None
         for i in range(len(grads)):
@@ -1348,16 +1369,22 @@ def prepare_step(str func, str rule, dict hyper, list lists, tuple names,
     running the Step cannot fail.
     """
     cdef Step step = Step.__new__(Step)
-    cdef Py_ssize_t n = len(<list>lists[0]), i
-    cdef int nops = len(lists), op, code
+    cdef Py_ssize_t n = len(<list>lists[0]), i, used = 0
+    cdef int nops = len(lists), op, code, d, nd
     cdef cnp.ndarray p, a
-    cdef bint contiguous
+    cdef OptimArray *array
     if not 2 <= nops <= MAX_OPS:
         raise ValueError(f"internal: {nops} operands")
+    for op in range(nops):
+        if len(<list>lists[op]) != n:      # the loops below index every list up to n
+            raise ValueError(f"internal: {names[op]} has {len(<list>lists[op])} arrays, not {n}")
+    unknown = set(hyper) - HYPER_FIELDS
+    if unknown:
+        raise ValueError(f"internal: unknown fields {sorted(unknown)}")
     code = RULES[rule]
     step.keep = checked_lists(func, lists, names, first)
     if check_memory:
-        check_apart(func, step.keep, names, n * nops)
+        check_apart(func, step.keep, names)
 
     step.hyper.lr = hyper.get("lr", 0.0)
     step.hyper.weight_decay = hyper.get("weight_decay", 0.0)
@@ -1376,78 +1403,118 @@ def prepare_step(str func, str rule, dict hyper, list lists, tuple names,
 
     step.n, step.nops = n, nops
     step.arrays = <OptimArray *>PyMem_Malloc(max(n, 1) * sizeof(OptimArray))
-    if step.arrays == NULL:
+    step.layouts = <cnp.npy_intp *>PyMem_Malloc(
+        max(sum(cnp.PyArray_NDIM(<cnp.ndarray>q) for q in step.keep[0]), 1)
+        * (nops + 1) * sizeof(cnp.npy_intp))
+    if step.arrays == NULL or step.layouts == NULL:
         raise MemoryError()
     for i in range(n):
         p = <cnp.ndarray>step.keep[0][i]
-        step.arrays[i].kernel = kernels.optim[code][float_code(p)]
-        step.arrays[i].size = cnp.PyArray_SIZE(p)
-        step.arrays[i].shape = cnp.PyArray_DIMS(p)
-        contiguous = True
+        array = &step.arrays[i]
+        nd = cnp.PyArray_NDIM(p)
+        array.kernel = kernels.optim[code][float_code(p)]
+        array.size = cnp.PyArray_SIZE(p)
+        array.ndim = nd
+        array.layout = step.layouts + used
+        used += (nops + 1) * nd
+        array.contiguous = True
+        for d in range(nd):
+            array.layout[d] = cnp.PyArray_DIMS(p)[d]
         for op in range(nops):
             a = <cnp.ndarray>step.keep[op][i]
-            step.arrays[i].data[op] = <char *>cnp.PyArray_DATA(a)
-            step.arrays[i].strides[op] = cnp.PyArray_STRIDES(a)
-            step.arrays[i].itemsize[op] = cnp.PyArray_ITEMSIZE(a)
-            contiguous = contiguous and cnp.PyArray_IS_C_CONTIGUOUS(a)
-        step.arrays[i].ndim = 0 if contiguous else cnp.PyArray_NDIM(p)
+            array.data[op] = <char *>cnp.PyArray_DATA(a)
+            array.itemsize[op] = cnp.PyArray_ITEMSIZE(a)
+            array.contiguous = array.contiguous and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            for d in range(nd):
+                array.layout[(op + 1) * nd + d] = cnp.PyArray_STRIDES(a)[d]
     return step
+
+
+cdef struct SquaresArray:
+    rk_sum_squares_fn *kernel
+    char *data
+    rk_intp size, itemsize, start
+    bint contiguous
+    int ndim
+    rk_intp *layout            # the shape, then the strides: copies (as OptimArray's)
+
+
+cdef void sum_squares_of(const SquaresArray *array, double *lanes) noexcept nogil:
+    """One array's squares into the lanes, in C order: rows of its last axis
+    where it is not C-contiguous."""
+    cdef rk_intp counter[MAX_DIMS]
+    cdef const rk_intp *dims = array.layout
+    cdef const rk_intp *steps = array.layout + array.ndim
+    cdef rk_intp row_start = array.start
+    cdef char *ptr = array.data
+    cdef int nd = array.ndim, d
+    if array.contiguous:
+        array.kernel(array.size, ptr, array.itemsize, array.start, lanes)
+        return
+    for d in range(nd):
+        counter[d] = 0
+    while True:
+        array.kernel(dims[nd - 1], ptr, steps[nd - 1], row_start, lanes)
+        row_start += dims[nd - 1]
+        d = nd - 2
+        while d >= 0:
+            counter[d] += 1
+            ptr += steps[d]
+            if counter[d] < dims[d]:
+                break
+            ptr -= steps[d] * dims[d]
+            counter[d] = 0
+            d -= 1
+        if d < 0:
+            return
 
 
 def sum_squares(str func, list arrays, str name):
     """The sum of the squares of every element, in float64, in a fixed order:
     element k of the arrays' C-order concatenation into lane k % 32, each
     lane summed in order, then the lanes added pairwise (halves, lane by
-    lane).  The same bits for any layout and at every level."""
+    lane).  The same bits for any layout and at every level.  One release
+    of the GIL for all the arrays."""
     cdef double lanes[RK_SQUARE_LANES]
-    cdef Py_ssize_t n = len(arrays), i
-    cdef rk_intp start = 0, row_start, size, itemsize
-    cdef rk_intp counter[MAX_DIMS]
-    cdef const rk_intp *dims
-    cdef const rk_intp *steps
+    cdef Py_ssize_t n = len(arrays), i, used = 0
+    cdef rk_intp start = 0
     cdef int nd, d, half, l
-    cdef bint contiguous
-    cdef char *ptr
     cdef cnp.ndarray a
-    cdef rk_sum_squares_fn *fn
+    cdef SquaresArray *records
+    cdef rk_intp *layouts
     cdef list checked = [checked_array(func, name, i, arrays[i], 0, None, "", False)
                          for i in range(n)]
-    for l in range(RK_SQUARE_LANES):
-        lanes[l] = 0.0
-    for i in range(n):
-        a = <cnp.ndarray>checked[i]
-        size = cnp.PyArray_SIZE(a)
-        fn = kernels.sum_squares[float_code(a)]
-        nd = cnp.PyArray_NDIM(a)
-        dims, steps = cnp.PyArray_DIMS(a), cnp.PyArray_STRIDES(a)
-        ptr = <char *>cnp.PyArray_DATA(a)
-        itemsize = cnp.PyArray_ITEMSIZE(a)
-        contiguous = nd == 0 or cnp.PyArray_IS_C_CONTIGUOUS(a)
-        if size == 0:
-            continue
+    records = <SquaresArray *>PyMem_Malloc(max(n, 1) * sizeof(SquaresArray))
+    layouts = <rk_intp *>PyMem_Malloc(
+        max(sum(cnp.PyArray_NDIM(<cnp.ndarray>q) for q in checked), 1) * 2 * sizeof(rk_intp))
+    try:
+        if records == NULL or layouts == NULL:
+            raise MemoryError()
+        for i in range(n):
+            a = <cnp.ndarray>checked[i]
+            nd = cnp.PyArray_NDIM(a)
+            records[i].kernel = kernels.sum_squares[float_code(a)]
+            records[i].data = <char *>cnp.PyArray_DATA(a)
+            records[i].size = cnp.PyArray_SIZE(a)
+            records[i].itemsize = cnp.PyArray_ITEMSIZE(a)
+            records[i].start = start
+            records[i].contiguous = nd == 0 or cnp.PyArray_IS_C_CONTIGUOUS(a)
+            records[i].ndim = nd
+            records[i].layout = layouts + used
+            for d in range(nd):
+                records[i].layout[d] = cnp.PyArray_DIMS(a)[d]
+                records[i].layout[nd + d] = cnp.PyArray_STRIDES(a)[d]
+            used += 2 * nd
+            start += records[i].size
+        for l in range(RK_SQUARE_LANES):
+            lanes[l] = 0.0
         with nogil:
-            if contiguous:
-                fn(size, ptr, itemsize, start, lanes)
-            else:
-                # rows of the last axis, in C order
-                row_start = start
-                for d in range(nd):
-                    counter[d] = 0
-                while True:
-                    fn(dims[nd - 1], ptr, steps[nd - 1], row_start, lanes)
-                    row_start += dims[nd - 1]
-                    d = nd - 2
-                    while d >= 0:
-                        counter[d] += 1
-                        ptr += steps[d]
-                        if counter[d] < dims[d]:
-                            break
-                        ptr -= steps[d] * dims[d]
-                        counter[d] = 0
-                        d -= 1
-                    if d < 0:
-                        break
-        start += size
+            for i in range(n):
+                if records[i].size > 0:
+                    sum_squares_of(&records[i], lanes)
+    finally:
+        PyMem_Free(records)
+        PyMem_Free(layouts)
     half = RK_SQUARE_LANES // 2
     while half >= 1:
         for l in range(half):

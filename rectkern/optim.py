@@ -57,7 +57,6 @@ from numpy.typing import NDArray
 from . import _ext
 
 __all__ = [
-    "Optimizer",
     "SGD",
     "Adagrad",
     "Adadelta",
@@ -550,7 +549,7 @@ def adamw_step(params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arr
 # The classes
 # ---------------------------------------------------------------------------
 
-class Optimizer:
+class _Optimizer:
     """Base of the optimisers: parameter groups, their state, state dicts.
 
     ``params`` is a list of arrays, updated in place, or a list of dicts
@@ -614,18 +613,20 @@ class Optimizer:
             params = [params]
         params = _array_list(func, "params", params)
         hyper = _checked_hyper(func, self._rule, {**self.defaults, **param_group})
-        others = [p for group in self.param_groups for p in group["params"]]
-        _ext.check_params(func, others + params)
-        group = {"params": params, **hyper}
+        groups = [list(group["params"]) for group in self.param_groups] + [params]
+        _ext.check_params(func, [p for group in groups for p in group])
         layout = self._rule.states(hyper)
         initial = self._rule.initial
         fill = hyper[initial] if isinstance(initial, str) else initial
         states = {name: [_new_state(p, fill) for p in params] for name in layout}
-        self.param_groups.append(group)
+        # the new parameters against the state too (a state array given as one)
+        memory = _written_memory(func, groups, self._states + [states],
+                                 self._layout + [layout])
+        self.param_groups.append({"params": params, **hyper})
         self._states.append(states)
         self._steps.append(0)
         self._layout.append(layout)
-        self._memory = None
+        self._memory = memory
 
     @property
     def state(self) -> list[dict[str, Any]]:
@@ -651,27 +652,32 @@ class Optimizer:
         """
         func = f"{self._rule.name}.step"
         grads = _array_list(func, "grads", grads)
-        total = sum(len(group["params"]) for group in self.param_groups)
+        # each group's params read once: user code (a float() of a
+        # hyperparameter, a list's len) runs here, not between a prepared
+        # step and its run
+        groups = [list(group["params"]) for group in self.param_groups]
+        total = sum(map(len, groups))
         if len(grads) != total:
             raise ValueError(f"{func}: grads has {len(grads)} arrays, expected {total} "
                              f"(one per parameter)")
+        hypers = [self._group_hyper(func, g, group) for g, group in enumerate(self.param_groups)]
         prepared, first = [], 0
-        for g, group in enumerate(self.param_groups):
-            hyper = self._group_hyper(func, g, group)
-            n = len(group["params"])
+        for g, (params, hyper) in enumerate(zip(groups, hypers)):
+            n = len(params)
             layout = self._layout[g]
             states = [self._states[g][name] for name in layout]
             if any(len(arrays) != n for arrays in states):
                 raise ValueError(f"{func}: param_groups[{g}]['params'] has changed since it was "
                                  f"added; add parameters with add_param_group")
-            lists = [list(group["params"]), grads[first:first + n], *states]
+            lists = [params, grads[first:first + n], *states]
             names = ("params", "grads", *(f"state[{name!r}]" for name in layout))
             constants = self._rule.constants(hyper, self._steps[g] + 1)
             prepared.append(_ext.prepare_step(func, self._rule.kernel, constants, lists,
                                               names, first, check_memory=False))
             first += n
-        self._written_memory(func).check(func, [group["params"] for group in self.param_groups],
-                                         grads)
+        if self._memory is None:
+            self._memory = _written_memory(func, groups, self._states, self._layout)
+        self._memory.check(func, groups, grads)
         for g, ready in enumerate(prepared):
             ready.run()
             self._steps[g] += 1
@@ -690,19 +696,6 @@ class Optimizer:
                              f"its state (momentum on or off, centered, amsgrad)")
         self._checked[g] = (values, hyper)
         return hyper
-
-    def _written_memory(self, func):
-        """The parameters' and the state's memory, checked disjoint once."""
-        if self._memory is None:
-            names = sorted({name for layout in self._layout for name in layout})
-            empty = np.empty(0)
-            states = [[array for states, group in zip(self._states, self.param_groups)
-                       for array in states.get(name, [empty] * len(group["params"]))]
-                      for name in names]
-            self._memory = _ext.WrittenMemory(
-                func, [group["params"] for group in self.param_groups], states,
-                ("params", "grads", *(f"state[{name!r}]" for name in names)))
-        return self._memory
 
     def state_dict(self) -> dict[str, NDArray[Any]]:
         """The optimiser's state as a flat dict of arrays, for ``np.savez``.
@@ -815,13 +808,27 @@ class Optimizer:
         self._checked = {}
 
 
+def _written_memory(func, groups, states, layouts):
+    """The memory of the parameters (a list per group) and of their state
+    (per group, {name: list}), checked to share none: _ext.WrittenMemory,
+    with a list per state name across the groups (an empty array where a
+    group has no such state)."""
+    names = sorted({name for layout in layouts for name in layout})
+    empty = np.empty(0)
+    lists = [[array for group_states, params in zip(states, groups)
+              for array in group_states.get(name, [empty] * len(params))]
+             for name in names]
+    return _ext.WrittenMemory(func, groups, lists,
+                              ("params", "grads", *(f"state[{name!r}]" for name in names)))
+
+
 def _new_state(p, fill):
     """A state array for parameter p: its shape and memory order, its compute dtype."""
     dtype = np.float64 if p.dtype == np.float64 else np.float32
     return np.full_like(p, fill, dtype=dtype)
 
 
-class SGD(Optimizer):
+class SGD(_Optimizer):
     """Stochastic gradient descent, with momentum and Nesterov momentum.
 
     The equations are `sgd_step`'s; the momentum buffer is set to the
@@ -863,7 +870,7 @@ class SGD(Optimizer):
                          weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
 
 
-class Adagrad(Optimizer):
+class Adagrad(_Optimizer):
     """Adagrad: steps scaled by the root of the sum of squared gradients.
 
     The equations are `adagrad_step`'s, with ``clr = lr / (1 + (t - 1) *
@@ -900,7 +907,7 @@ class Adagrad(Optimizer):
                          maximize=maximize)
 
 
-class Adadelta(Optimizer):
+class Adadelta(_Optimizer):
     """Adadelta: steps scaled by the ratio of running RMS of updates and gradients.
 
     The equations are `adadelta_step`'s.
@@ -932,7 +939,7 @@ class Adadelta(Optimizer):
                          maximize=maximize)
 
 
-class RMSprop(Optimizer):
+class RMSprop(_Optimizer):
     """RMSprop: steps scaled by a running RMS of the gradients.
 
     The equations are `rmsprop_step`'s.
@@ -969,7 +976,7 @@ class RMSprop(Optimizer):
                          momentum=momentum, centered=centered, maximize=maximize)
 
 
-class Adam(Optimizer):
+class Adam(_Optimizer):
     """Adam: bias-corrected running moments of the gradient.
 
     The equations are `adam_step`'s.
@@ -1008,7 +1015,7 @@ class Adam(Optimizer):
                          amsgrad=amsgrad, maximize=maximize)
 
 
-class AdamW(Optimizer):
+class AdamW(_Optimizer):
     """AdamW: Adam with decoupled weight decay.
 
     The equations are `adamw_step`'s: ``p = p * (1 - lr * weight_decay)``,
@@ -1085,9 +1092,7 @@ def clip_grad_norm(grads: Arrays, max_norm: float) -> float:
     func = "clip_grad_norm"
     grads = _array_list(func, "grads", grads)
     max_norm = _number(func, "max_norm", max_norm)
-    for i, g in enumerate(grads):
-        if isinstance(g, np.ndarray) and not g.flags.writeable:
-            raise ValueError(f"{func}: grads[{i}] is read-only")
+    _ext.check_params(func, grads, "grads")     # written in place: no two may share memory
     norm = math.sqrt(_ext.sum_squares(func, grads, "grads"))
     coefficient = max_norm / (norm + 1e-6)
     if not coefficient < 1.0 and not math.isnan(coefficient):

@@ -303,28 +303,37 @@ static void RK_FN(rk_sum_squares)(rk_intp n, const char *x, rk_intp stride, rk_i
                                   double lanes[RK_SQUARE_LANES])
 {
     RK_T buf[RK_OPTIM_CHUNK];
+    /* the lanes in a local array, which the compiler keeps in registers
+     * (lanes itself might alias the values, as far as it knows) */
+    double acc[RK_SQUARE_LANES];
     rk_intp lane = start % RK_SQUARE_LANES;
+    for (int l = 0; l < RK_SQUARE_LANES; l++) {
+        acc[l] = lanes[l];
+    }
     for (rk_intp done = 0; done < n; done += RK_OPTIM_CHUNK) {
         rk_intp m = n - done < RK_OPTIM_CHUNK ? n - done : RK_OPTIM_CHUNK;
         const RK_T *v = RK_FN(row_values)(m, x + done * stride, stride, buf);
         rk_intp i = 0;
         for (; i < m && lane != 0; i++) {
             double d = (double)v[i];
-            lanes[lane] += d * d;
+            acc[lane] += d * d;
             lane = (lane + 1) % RK_SQUARE_LANES;
         }
         /* lane is 0 here, and stays 0 after each whole turn */
         for (; i + RK_SQUARE_LANES <= m; i += RK_SQUARE_LANES) {
             for (int l = 0; l < RK_SQUARE_LANES; l++) {
                 double d = (double)v[i + l];
-                lanes[l] += d * d;
+                acc[l] += d * d;
             }
         }
         for (; i < m; i++) {
             double d = (double)v[i];
-            lanes[lane] += d * d;
+            acc[lane] += d * d;
             lane = (lane + 1) % RK_SQUARE_LANES;
         }
+    }
+    for (int l = 0; l < RK_SQUARE_LANES; l++) {
+        lanes[l] = acc[l];
     }
 }
 

@@ -1423,3 +1423,51 @@ def test_params_replaced_by_a_tuple_do_not_crash():
                           timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "done", (done.returncode,
                                                                      done.stderr[-2000:])
+
+
+# ---------------------------------------------------------------------------
+# User code that runs during a step cannot undo its checks
+# ---------------------------------------------------------------------------
+
+def test_a_hyperparameter_that_reshapes_a_parameter_is_seen_before_any_write():
+    """Every group's hyperparameters are read before any group's step is
+    prepared: a float() that reshapes a parameter of the first group makes
+    the step refuse its gradient, and nothing is written."""
+    w, slopes = np.ones((4, 6), np.float32), np.ones(3, np.float32)
+
+    class ReshapingLr(float):
+        def __float__(self):
+            w.shape = (6, 4)
+            return 0.5
+
+    opt = optim.SGD([{"params": [w]}, {"params": [slopes]}], lr=0.1)
+    opt.param_groups[1]["lr"] = ReshapingLr(0.5)
+    grads = [np.ones((4, 6), np.float32), np.ones(3, np.float32)]
+    with pytest.raises(ValueError, match=re.escape("grads[0] has shape (4, 6), expected (6, 4)")):
+        opt.step(grads)
+    assert (w == 1).all() and (slopes == 1).all()
+
+
+def test_a_params_list_that_misreports_its_length_is_read_whole():
+    class Lying(list):
+        def __len__(self):
+            return 1
+
+    a, b = np.ones(3), np.ones(4)
+    opt = optim.SGD([a, b], lr=0.5)
+    opt.param_groups[0]["params"] = Lying([a, b])
+    opt.step([np.ones(3), np.ones(4)])
+    assert (a == 0.5).all() and (b == 0.5).all()
+
+
+def test_a_group_holding_the_state_is_refused_and_the_optimiser_goes_on():
+    p = np.ones(5)
+    opt = optim.Adam([p], lr=0.1)
+    with pytest.raises(ValueError, match=re.escape("params[1] shares memory with "
+                                                   "state['exp_avg'][0]")):
+        opt.add_param_group({"params": [opt.state[0]["exp_avg"]]})
+    assert len(opt.param_groups) == 1
+    opt.step([np.ones(5)])
+    twin = optim.Adam([np.ones(5)], lr=0.1)
+    twin.step([np.ones(5)])
+    assert_same(p, twin.param_groups[0]["params"][0])

@@ -1011,6 +1011,22 @@ def _function_call(draw, rng, fn):
     return FunctionCall(fn, params, grads, kwargs, twin_kwargs, mutation, text)
 
 
+def _spoil_param(rng, mutation, params, i):
+    """The mutations of one parameter that need nothing else: the mutation
+    and what was done, or None for the others."""
+    if mutation == "param read-only":
+        params[i].flags.writeable = False
+        return mutation, f"params[{i}] read-only"
+    if mutation == "param byte-swapped":
+        params[i] = _in_layout(rng, params[i], "byte-swapped")
+        return mutation, f"params[{i}] byte-swapped"
+    if mutation == "param integer":
+        params[i] = np.nan_to_num(np.clip(params[i], -100, 100)).astype(
+            _pick(rng, "int16", "int32", "int64", "uint8"))
+        return mutation, f"params[{i}] of dtype {params[i].dtype}"
+    return None
+
+
 def _spoil_function(rng, rule, mutation, h, params, grads, states, kwargs):
     """Spoil a function call in place; the mutation done (another where the
     drawn one cannot apply) and what was done."""
@@ -1031,16 +1047,9 @@ def _spoil_function(rng, rule, mutation, h, params, grads, states, kwargs):
         kwargs["step"] = _pick(rng, 0, -1, 2.0, True, np.int64(0), None)
         return mutation, f"step={kwargs['step']!r}"
     i = int(rng.integers(len(params)))
-    if mutation == "param read-only":
-        params[i].flags.writeable = False
-        return mutation, f"params[{i}] read-only"
-    if mutation == "param byte-swapped":
-        params[i] = _in_layout(rng, params[i], "byte-swapped")
-        return mutation, f"params[{i}] byte-swapped"
-    if mutation == "param integer":
-        params[i] = np.nan_to_num(np.clip(params[i], -100, 100)).astype(
-            _pick(rng, "int32", "int64", "uint8"))
-        return mutation, f"params[{i}] of dtype {params[i].dtype}"
+    spoiled = _spoil_param(rng, mutation, params, i)
+    if spoiled is not None:
+        return spoiled
     with_memory = _with_memory(params)
     if mutation == "param misaligned":
         if not with_memory:
@@ -1301,15 +1310,9 @@ def _spoil_construction(rng, mutation, params):
     with_memory = _with_memory(params)
     if mutation in ("param misaligned", "params overlap") and not with_memory:
         mutation = "param read-only"
-    if mutation == "param read-only":
-        params[i].flags.writeable = False
-        return mutation, f"params[{i}] read-only"
-    if mutation == "param byte-swapped":
-        params[i] = _in_layout(rng, params[i], "byte-swapped")
-        return mutation, f"params[{i}] byte-swapped"
-    if mutation == "param integer":
-        params[i] = np.nan_to_num(np.clip(params[i], -100, 100)).astype("int16")
-        return mutation, f"params[{i}] of dtype int16"
+    spoiled = _spoil_param(rng, mutation, params, i)
+    if spoiled is not None:
+        return spoiled
     i = int(rng.choice(with_memory))
     if mutation == "param misaligned":
         params[i] = _in_layout(rng, params[i], "misaligned")
