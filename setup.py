@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -175,6 +176,23 @@ class BuildExt(build_ext):
             version = ""
         return [command + options, version, os.environ.get("INCLUDE", "")]
 
+
+def write_elementwise_stub():
+    """rectkern/_elementwise.pyi, the types of the elementwise ops: one
+    ufunc per row of the registry, src_c/rk_ops.h."""
+    with open(os.path.join("src_c", "rk_ops.h")) as f:
+        names = re.findall(r"^\s*RK_OP\((\w+),", f.read(), re.MULTILINE)
+    text = ("# Written by setup.py from the rows of src_c/rk_ops.h.\n"
+            "import numpy as np\n\n"
+            f"__all__ = {names!r}\n\n"
+            + "".join(f"{name}: np.ufunc\n" for name in names))
+    path = os.path.join("rectkern", "_elementwise.pyi")
+    if not os.path.exists(path) or open(path).read() != text:
+        with open(path, "w") as f:
+            f.write(text)
+
+
+write_elementwise_stub()
 
 extension = Extension(
     "rectkern._ext",

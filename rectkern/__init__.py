@@ -11,9 +11,9 @@ fused kernels; `show_config` tells which
 kernels (baseline, AVX2, AVX-512) this machine runs.
 """
 
-from . import init, optim
+from . import _elementwise, init, optim
 from ._config import config, show_config
-from ._ext import leaky_relu, leaky_relu_backward, relu, relu_backward
+from ._elementwise import *  # noqa: F403  (the registry's ufuncs)
 from ._ops import maxout, maxout_backward, prelu, prelu_backward
 from ._version import __version__
 
@@ -21,14 +21,11 @@ __all__ = [
     "__version__",
     "config",
     "init",
-    "leaky_relu",
-    "leaky_relu_backward",
     "maxout",
     "maxout_backward",
     "optim",
     "prelu",
     "prelu_backward",
-    "relu",
-    "relu_backward",
     "show_config",
 ]
+__all__ += _elementwise.__all__

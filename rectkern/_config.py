@@ -13,10 +13,11 @@ from ._version import __version__
 
 __all__ = ["config", "show_config"]
 
-OPS = ("relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
-       "prelu", "prelu_backward", "maxout", "maxout_backward",
-       "optim.SGD", "optim.Adagrad", "optim.Adadelta", "optim.RMSprop", "optim.Adam",
-       "optim.AdamW", "optim.clip_grad_norm")
+# the elementwise ops (the registry's rows), then the fused ops
+OPS = tuple(op.name for op in _ext.ELEMENTWISE) + (
+    "prelu", "prelu_backward", "maxout", "maxout_backward",
+    "optim.SGD", "optim.Adagrad", "optim.Adadelta", "optim.RMSprop", "optim.Adam",
+    "optim.AdamW", "optim.clip_grad_norm")
 
 
 def config() -> dict[str, Any]:

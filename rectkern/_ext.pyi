@@ -4,10 +4,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-relu: np.ufunc
-relu_backward: np.ufunc
-leaky_relu: np.ufunc
-leaky_relu_backward: np.ufunc
+class ElementwiseOp:
+    name: str
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]
+    family: str
+    half: str
+
+ELEMENTWISE: tuple[ElementwiseOp, ...]
 
 LEVELS: tuple[str, ...]
 LEVEL: str

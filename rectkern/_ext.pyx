@@ -172,6 +172,7 @@ cdef extern from *:
                                      ? NPY_DOUBLE : NPY_FLOAT);
     }
 
+    /* the names of a ufunc's inputs, as rk_ops.h's rows number them */
     static const char *
     rk_arg_name(int nin, int has_alpha, int i)
     {
@@ -181,11 +182,6 @@ cdef extern from *:
         return has_alpha ? with_alpha[nin - 2][i] : plain[nin - 1][i];
     }
 
-    /*
-     * Type resolution: the output dtype is the activations' dtype (the
-     * result type of x, or of dy and x), whatever the dtype of alpha.  An
-     * explicit dtype= or signature= goes to NumPy's default resolver.
-     */
     static int
     rk_resolve(PyUFuncObject *ufunc, NPY_CASTING casting,
                PyArrayObject **operands, PyObject *type_tup,
@@ -254,69 +250,60 @@ cdef extern from *:
         return rk_resolve(ufunc, casting, operands, type_tup, out_dtypes, 1);
     }
 
-    /* Loops (filled from the chosen kernel table) and their dtypes; alpha,
-       the last input of leaky_relu*, is float32 for float16 activations. */
-    static PyUFuncGenericFunction rk_relu_loops[RK_NUM_FLOATS];
-    static PyUFuncGenericFunction rk_relu_backward_loops[RK_NUM_FLOATS];
-    static PyUFuncGenericFunction rk_leaky_relu_loops[RK_NUM_FLOATS];
-    static PyUFuncGenericFunction rk_leaky_relu_backward_loops[RK_NUM_FLOATS];
-    static char rk_relu_types[] = {
-        NPY_HALF, NPY_HALF, NPY_FLOAT, NPY_FLOAT, NPY_DOUBLE, NPY_DOUBLE};
-    static char rk_relu_backward_types[] = {
-        NPY_HALF, NPY_HALF, NPY_HALF, NPY_FLOAT, NPY_FLOAT, NPY_FLOAT,
-        NPY_DOUBLE, NPY_DOUBLE, NPY_DOUBLE};
-    static char rk_leaky_relu_types[] = {
-        NPY_HALF, NPY_FLOAT, NPY_HALF, NPY_FLOAT, NPY_FLOAT, NPY_FLOAT,
-        NPY_DOUBLE, NPY_DOUBLE, NPY_DOUBLE};
-    static char rk_leaky_relu_backward_types[] = {
-        NPY_HALF, NPY_HALF, NPY_FLOAT, NPY_HALF,
-        NPY_FLOAT, NPY_FLOAT, NPY_FLOAT, NPY_FLOAT,
-        NPY_DOUBLE, NPY_DOUBLE, NPY_DOUBLE, NPY_DOUBLE};
-    static void *rk_no_data[] = {NULL, NULL, NULL};
+    /* The registry's rows (rk_ops.h), as data. */
+    typedef struct {
+        const char *name, *family, *half;
+        int inputs, params;
+    } rk_op_row;
+    #define RK_OP_ROW(name, inputs, params, family, half) \
+        {#name, #family, #half, inputs, params},
+    static const rk_op_row rk_op_rows[RK_NUM_ELEMENTWISE] = {
+        RK_ELEMENTWISE_OPS(RK_OP_ROW)
+    };
+    #undef RK_OP_ROW
 
-    enum { RK_UFUNC_RELU, RK_UFUNC_RELU_BACKWARD, RK_UFUNC_LEAKY_RELU,
-           RK_UFUNC_LEAKY_RELU_BACKWARD };
+    /* Loops (from the chosen kernel table) and dtypes of every op: the
+       activations and the output in the loop's dtype, the parameter in its
+       compute type (float32 for float16). */
+    static PyUFuncGenericFunction rk_loops[RK_NUM_ELEMENTWISE][RK_NUM_FLOATS];
+    static char rk_types[RK_NUM_ELEMENTWISE][RK_NUM_FLOATS * 4];
+    static void *rk_no_data[RK_NUM_FLOATS];
 
-    /* doc must outlive the ufunc: the caller keeps it alive. */
+    /* op's ufunc; doc must outlive it (the caller keeps it alive). */
     static PyObject *
-    rk_make_ufunc(int which, const char *doc, const rk_kernel_table *kernels)
+    rk_make_ufunc(int op, const char *doc, const rk_kernel_table *kernels)
     {
-        static const struct {
-            const char *name;
-            PyUFuncGenericFunction *loops;
-            char *types;
-            int nin, has_alpha;
-        } specs[] = {
-            {"relu", rk_relu_loops, rk_relu_types, 1, 0},
-            {"relu_backward", rk_relu_backward_loops, rk_relu_backward_types, 2, 0},
-            {"leaky_relu", rk_leaky_relu_loops, rk_leaky_relu_types, 2, 1},
-            {"leaky_relu_backward", rk_leaky_relu_backward_loops,
-             rk_leaky_relu_backward_types, 3, 1},
-        };
+        static const char float_types[RK_NUM_FLOATS] = {NPY_HALF, NPY_FLOAT, NPY_DOUBLE};
+        static const char param_types[RK_NUM_FLOATS] = {NPY_FLOAT, NPY_FLOAT, NPY_DOUBLE};
+        const rk_op_row *row = &rk_op_rows[op];
+        const int nargs = row->inputs + row->params + 1;
         PyObject *ufunc;
         for (int t = 0; t < RK_NUM_FLOATS; t++) {
-            rk_relu_loops[t] = kernels->relu[t];
-            rk_relu_backward_loops[t] = kernels->relu_backward[t];
-            rk_leaky_relu_loops[t] = kernels->leaky_relu[t];
-            rk_leaky_relu_backward_loops[t] = kernels->leaky_relu_backward[t];
+            char *types = rk_types[op] + t * nargs;
+            for (int i = 0; i < nargs; i++) {
+                types[i] = i == row->inputs && row->params ? param_types[t] : float_types[t];
+            }
+            rk_loops[op][t] = kernels->elementwise[op][t];
         }
         ufunc = PyUFunc_FromFuncAndData(
-            specs[which].loops, rk_no_data, specs[which].types, 3,
-            specs[which].nin, 1, PyUFunc_None, specs[which].name, doc, 0);
+            rk_loops[op], rk_no_data, rk_types[op], RK_NUM_FLOATS,
+            row->inputs + row->params, 1, PyUFunc_None, row->name, doc, 0);
         if (ufunc != NULL) {
-            ((PyUFuncObject *)ufunc)->type_resolver = specs[which].has_alpha
+            ((PyUFuncObject *)ufunc)->type_resolver = row->params
                 ? rk_resolve_with_alpha : rk_resolve_activations;
         }
         return ufunc;
     }
     """
-    object rk_make_ufunc(int which, const char *doc, const rk_kernel_table *table)
+    ctypedef struct rk_op_row:
+        const char *name
+        const char *family
+        const char *half
+        int inputs, params
+    const rk_op_row rk_op_rows[]
+    int RK_NUM_ELEMENTWISE
+    object rk_make_ufunc(int op, const char *doc, const rk_kernel_table *table)
     cnp.dtype rk_activation_descr(const char *func, const char *arg, cnp.dtype d)
-    enum:
-        RK_UFUNC_RELU
-        RK_UFUNC_RELU_BACKWARD
-        RK_UFUNC_LEAKY_RELU
-        RK_UFUNC_LEAKY_RELU_BACKWARD
 
 
 def activation_dtype(str func, str arg, dtype):
@@ -332,12 +319,29 @@ from . import _ufunc_docs
 # PyUFunc_FromFuncAndData keeps a pointer to the doc: keep the bytes alive.
 _doc_bytes = {name: doc.encode() for name, doc in _ufunc_docs.DOCS.items()}
 
-relu = rk_make_ufunc(RK_UFUNC_RELU, _doc_bytes["relu"], kernels)
-relu_backward = rk_make_ufunc(RK_UFUNC_RELU_BACKWARD, _doc_bytes["relu_backward"],
-                              kernels)
-leaky_relu = rk_make_ufunc(RK_UFUNC_LEAKY_RELU, _doc_bytes["leaky_relu"], kernels)
-leaky_relu_backward = rk_make_ufunc(RK_UFUNC_LEAKY_RELU_BACKWARD,
-                                    _doc_bytes["leaky_relu_backward"], kernels)
+
+class ElementwiseOp:
+    """A row of the registry of elementwise ops (src_c/rk_ops.h)."""
+
+    __slots__ = ("name", "inputs", "params", "family", "half")
+
+    def __init__(self, name, inputs, params, family, half):
+        self.name, self.family, self.half = name, family, half
+        self.inputs = ("x",) if inputs == 1 else ("dy", "x")
+        self.params = ("alpha",) if params else ()
+
+    def __repr__(self):
+        return (f"ElementwiseOp({self.name!r}, inputs={self.inputs}, params={self.params}, "
+                f"family={self.family!r})")
+
+
+ELEMENTWISE = tuple(
+    ElementwiseOp(rk_op_rows[i].name.decode(), rk_op_rows[i].inputs, rk_op_rows[i].params,
+                  rk_op_rows[i].family.decode(), rk_op_rows[i].half.decode())
+    for i in range(RK_NUM_ELEMENTWISE))
+for _i, _op in enumerate(ELEMENTWISE):
+    globals()[_op.name] = rk_make_ufunc(_i, _doc_bytes[_op.name], kernels)
+del _i, _op
 
 
 # ---------------------------------------------------------------------------

@@ -1,143 +1,117 @@
 /*
- * ufunc inner loops for one float dtype (see rk_foreach_float.h).
+ * ufunc inner loops of the elementwise ops (rk_ops.h) for one float dtype
+ * (see rk_foreach_float.h): each row of the registry becomes a loop that
+ * applies its formula, rk_<op>_32 or rk_<op>_64.
  *
- * Each op is an inline strided loop (run), called by a dispatcher (loop)
- * either with the contiguous step as a constant, so that the compiler sees
- * a unit-stride loop and vectorises it, or with NumPy's steps.  The loops
- * have no restrict: NumPy passes out == input for in-place calls.
+ * A run applies the formula to n elements at given steps; the loop NumPy
+ * calls runs it with the contiguous steps as constants where they are, so
+ * that the compiler sees a unit-stride loop and vectorises it, or with
+ * NumPy's steps.  The parameter (alpha) has step 0 (one value for the whole
+ * run) or its own size (one per element, as PReLU forward broadcasts it).
+ * No restrict: NumPy passes out == input for in-place calls.
  *
- * float16 reuses the float32 loops on blocks and chunks converted by
- * rk_half.h, so the formulas run in float32 and are rounded once; relu,
- * which only selects, works on the stored bits (rk_half_relu).
+ * float16 runs the float32 formula: contiguous data goes a vector block at
+ * a time (RK_HALF_BLOCK, rk_half.h), converted into a small buffer, run
+ * with that constant length and converted back, so that each element is
+ * read and written once; strided data and the last partial block go by
+ * chunks (RK_HALF_UFUNC_LOOP).  Rows marked `own` have float16 blocks of
+ * their own here: relu selects among the stored bits (rk_half_relu), and
+ * leaky_relu's blocks are rk_half_leaky_block.
  */
 #define RK_FN(name) RK_CAT(name, RK_SUF)
+#define RK_FORMULA(op) RK_CAT3(rk, op, RK_WIDTH)
+
+/* An op's formula arguments: its activation inputs, then its parameter.
+ * The operands an op lacks are never expanded, so never loaded. */
+#define RK_FORMULA_ARGS_1_0(in0, in1, param) (in0)
+#define RK_FORMULA_ARGS_2_0(in0, in1, param) (in0, in1)
+#define RK_FORMULA_ARGS_1_1(in0, in1, param) (in0, param)
+#define RK_FORMULA_ARGS_2_1(in0, in1, param) (in0, in1, param)
+
+/* The ufunc's operands: inputs, then the parameter, then the output. */
+#define RK_IN0 0
+#define RK_IN1(inputs) ((inputs) - 1)      /* in0 again for a single input */
+#define RK_PARAM(inputs) (inputs)          /* the output when there is none */
+#define RK_OUT(inputs, params) ((inputs) + (params))
+
+/* The ufunc loop NumPy calls; it leaves the floating-point flags as it
+ * found them (rk_formulas.h). */
+#define RK_DEFINE_UFUNC_LOOP(op, inputs, params)                              \
+    static void RK_FN(rk_##op)(char **args, const rk_intp *dims,             \
+                               const rk_intp *steps, void *data)             \
+    {                                                                        \
+        fexcept_t fp_flags;                                                  \
+        (void)data;                                                          \
+        RK_SAVE_FP_FLAGS(fp_flags);                                          \
+        RK_RUN(op, inputs, params);                                          \
+        RK_RESTORE_FP_FLAGS(fp_flags);                                       \
+    }
 
 #if !RK_IS_HALF
 #define RK_ISIZE ((rk_intp)sizeof(RK_STORE_T))
-#define RK_ALPHA_SIZE ((rk_intp)sizeof(RK_COMP_T))
+#define RK_PARAM_SIZE ((rk_intp)sizeof(RK_COMP_T))
 #define RK_GET(p, i, step) RK_LOAD(*RK_CONST_AT(RK_STORE_T, p, (i) * (step)))
 #define RK_PUT(p, i, step, v) (*RK_AT(RK_STORE_T, p, (i) * (step)) = RK_TO_STORE(v))
-/* alpha arrives in the compute type: the loop signature is ef->e, ff->f, dd->d. */
-#define RK_GET_ALPHA(p, i, step) (*RK_CONST_AT(RK_COMP_T, p, (i) * (step)))
+/* the parameter arrives in the compute type: ef->e, ff->f, dd->d */
+#define RK_GET_PARAM(p, i, step) (*RK_CONST_AT(RK_COMP_T, p, (i) * (step)))
 
-RK_INLINE void RK_FN(relu_run)(rk_intp n, const char *x, rk_intp sx,
-                               char *y, rk_intp sy)
-{
-    for (rk_intp i = 0; i < n; i++) {
-        RK_COMP_T xv = RK_GET(x, i, sx);
-        RK_PUT(y, i, sy, RK_RELU(xv));
+#define RK_DEFINE_RUN(op, inputs, params)                                        \
+    RK_INLINE void RK_FN(op##_run)(rk_intp n, const char *in0, rk_intp s0,      \
+                                   const char *in1, rk_intp s1,                 \
+                                   const char *param, rk_intp sp,               \
+                                   char *out, rk_intp so)                       \
+    {                                                                           \
+        (void)in1; (void)s1; (void)param; (void)sp;                             \
+        for (rk_intp i = 0; i < n; i++) {                                       \
+            const RK_COMP_T value = RK_FORMULA(op) RK_FORMULA_ARGS_##inputs##_##params( \
+                RK_GET(in0, i, s0), RK_GET(in1, i, s1), RK_GET_PARAM(param, i, sp)); \
+            RK_PUT(out, i, so, value);                                          \
+        }                                                                       \
     }
-}
 
-RK_INLINE void RK_FN(relu_loop)(char **args, const rk_intp *dims, const rk_intp *steps)
-{
-    if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE) {
-        RK_FN(relu_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE);
+#define RK_DEFINE_LOOP(op, inputs, params)                                       \
+    RK_INLINE void RK_FN(op##_loop)(char **args, const rk_intp *dims,           \
+                                    const rk_intp *steps)                       \
+    {                                                                           \
+        const char *in0 = args[RK_IN0], *in1 = args[RK_IN1(inputs)];           \
+        const char *param = args[RK_PARAM(inputs)];                             \
+        char *out = args[RK_OUT(inputs, params)];                               \
+        const rk_intp s0 = steps[RK_IN0], s1 = steps[RK_IN1(inputs)];           \
+        const rk_intp sp = (params) ? steps[RK_PARAM(inputs)] : 0;              \
+        const rk_intp so = steps[RK_OUT(inputs, params)];                       \
+        const int contiguous = s0 == RK_ISIZE && s1 == RK_ISIZE && so == RK_ISIZE; \
+        if (contiguous && sp == 0) {                                            \
+            RK_FN(op##_run)(dims[0], in0, RK_ISIZE, in1, RK_ISIZE, param, 0,    \
+                            out, RK_ISIZE);                                     \
+        }                                                                       \
+        else if ((params) && contiguous && sp == RK_PARAM_SIZE) {               \
+            RK_FN(op##_run)(dims[0], in0, RK_ISIZE, in1, RK_ISIZE, param,       \
+                            RK_PARAM_SIZE, out, RK_ISIZE);                      \
+        }                                                                       \
+        else {                                                                  \
+            RK_FN(op##_run)(dims[0], in0, s0, in1, s1, param, sp, out, so);     \
+        }                                                                       \
     }
-    else {
-        RK_FN(relu_run)(dims[0], args[0], steps[0], args[1], steps[1]);
-    }
-}
 
-RK_INLINE void RK_FN(relu_backward_run)(rk_intp n, const char *dy, rk_intp sdy,
-                                        const char *x, rk_intp sx,
-                                        char *dx, rk_intp sdx)
-{
-    for (rk_intp i = 0; i < n; i++) {
-        RK_COMP_T g = RK_GET(dy, i, sdy), xv = RK_GET(x, i, sx);
-        RK_PUT(dx, i, sdx, RK_RELU_GRAD(g, xv));
-    }
-}
+#define RK_RUN(op, inputs, params) RK_FN(op##_loop)(args, dims, steps)
 
-RK_INLINE void RK_FN(relu_backward_loop)(char **args, const rk_intp *dims,
-                                      const rk_intp *steps)
-{
-    if (steps[0] == RK_ISIZE && steps[1] == RK_ISIZE && steps[2] == RK_ISIZE) {
-        RK_FN(relu_backward_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE,
-                                 args[2], RK_ISIZE);
-    }
-    else {
-        RK_FN(relu_backward_run)(dims[0], args[0], steps[0], args[1], steps[1],
-                                 args[2], steps[2]);
-    }
-}
+#define RK_ROW_KERNELS(op, inputs, params, family, half)                          \
+    RK_DEFINE_RUN(op, inputs, params)                                           \
+    RK_DEFINE_LOOP(op, inputs, params)                                          \
+    RK_DEFINE_UFUNC_LOOP(op, inputs, params)
 
-RK_INLINE void RK_FN(leaky_relu_run)(rk_intp n, const char *x, rk_intp sx,
-                                     const char *a, rk_intp sa,
-                                     char *y, rk_intp sy)
-{
-    for (rk_intp i = 0; i < n; i++) {
-        RK_COMP_T xv = RK_GET(x, i, sx), av = RK_GET_ALPHA(a, i, sa);
-        RK_COMP_T ax = av * xv;
-        RK_PUT(y, i, sy, RK_LEAKY(xv, ax));
-    }
-}
-
-RK_INLINE void RK_FN(leaky_relu_loop)(char **args, const rk_intp *dims,
-                                   const rk_intp *steps)
-{
-    const int contiguous = steps[0] == RK_ISIZE && steps[2] == RK_ISIZE;
-    if (contiguous && steps[1] == 0) {          /* one slope for the whole run */
-        RK_FN(leaky_relu_run)(dims[0], args[0], RK_ISIZE, args[1], 0,
-                              args[2], RK_ISIZE);
-    }
-    else if (contiguous && steps[1] == RK_ALPHA_SIZE) {
-        RK_FN(leaky_relu_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ALPHA_SIZE,
-                              args[2], RK_ISIZE);
-    }
-    else {
-        RK_FN(leaky_relu_run)(dims[0], args[0], steps[0], args[1], steps[1],
-                              args[2], steps[2]);
-    }
-}
-
-RK_INLINE void RK_FN(leaky_relu_backward_run)(
-    rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
-    const char *a, rk_intp sa, char *dx, rk_intp sdx)
-{
-    for (rk_intp i = 0; i < n; i++) {
-        RK_COMP_T g = RK_GET(dy, i, sdy), xv = RK_GET(x, i, sx);
-        RK_COMP_T a_g = RK_GET_ALPHA(a, i, sa) * g;
-        RK_PUT(dx, i, sdx, RK_LEAKY_GRAD(g, xv, a_g));
-    }
-}
-
-RK_INLINE void RK_FN(leaky_relu_backward_loop)(char **args, const rk_intp *dims,
-                                            const rk_intp *steps)
-{
-    const int contiguous =
-        steps[0] == RK_ISIZE && steps[1] == RK_ISIZE && steps[3] == RK_ISIZE;
-    if (contiguous && steps[2] == 0) {
-        RK_FN(leaky_relu_backward_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE,
-                                       args[2], 0, args[3], RK_ISIZE);
-    }
-    else if (contiguous && steps[2] == RK_ALPHA_SIZE) {
-        RK_FN(leaky_relu_backward_run)(dims[0], args[0], RK_ISIZE, args[1], RK_ISIZE,
-                                       args[2], RK_ALPHA_SIZE, args[3], RK_ISIZE);
-    }
-    else {
-        RK_FN(leaky_relu_backward_run)(dims[0], args[0], steps[0], args[1], steps[1],
-                                       args[2], steps[2], args[3], steps[3]);
-    }
-}
-
-#define RK_RUN(op, nin, half_inputs) RK_FN(op##_loop)(args, dims, steps)
+RK_ELEMENTWISE_OPS(RK_ROW_KERNELS)
 
 #undef RK_ISIZE
-#undef RK_ALPHA_SIZE
+#undef RK_PARAM_SIZE
 #undef RK_GET
 #undef RK_PUT
-#undef RK_GET_ALPHA
+#undef RK_GET_PARAM
+#undef RK_DEFINE_RUN
+#undef RK_DEFINE_LOOP
 #else
-/*
- * float16: contiguous runs go a vector block at a time through the float32
- * run functions (RK_HALF_BLOCK, rk_half.h), so each element is read and
- * written once; strided runs and the last partial block go by chunks
- * through the float32 loops.  Each *_blocks function returns how many
- * elements it did (none when the run is not contiguous).
- */
-#define RK_BLOCK_IN(p, i, buf) rk_half_block_to_floats((p) + 2 * (i), buf)
-#define RK_BLOCK_OUT(buf, p, i) rk_floats_to_half_block(buf, (p) + 2 * (i))
+/* Each op##_blocks_f16 does the contiguous blocks of a run and returns how
+ * many elements it did (none when the run is not contiguous). */
 
 /* relu needs no conversion (rk_half_relu): the whole run, at any steps */
 RK_INLINE void relu_bits_f16(rk_intp n, const char *x, rk_intp sx, char *y, rk_intp sy)
@@ -156,24 +130,6 @@ RK_INLINE rk_intp relu_blocks_f16(char **args, const rk_intp *dims, const rk_int
         relu_bits_f16(dims[0], args[0], steps[0], args[1], steps[1]);
     }
     return dims[0];
-}
-
-RK_INLINE rk_intp relu_backward_blocks_f16(char **args, const rk_intp *dims,
-                                           const rk_intp *steps)
-{
-    rk_intp i = 0;
-    if (steps[0] != 2 || steps[1] != 2 || steps[2] != 2) {
-        return 0;
-    }
-    for (; i + RK_HALF_BLOCK <= dims[0]; i += RK_HALF_BLOCK) {
-        float gb[RK_HALF_BLOCK], xb[RK_HALF_BLOCK], db[RK_HALF_BLOCK];
-        RK_BLOCK_IN(args[0], i, gb);
-        RK_BLOCK_IN(args[1], i, xb);
-        relu_backward_run_f32(RK_HALF_BLOCK, (const char *)gb, 4, (const char *)xb, 4,
-                              (char *)db, 4);
-        RK_BLOCK_OUT(db, args[2], i);
-    }
-    return i;
 }
 
 /* alpha (float32) is one value (step 0) or one per element (step 4): each
@@ -204,70 +160,77 @@ RK_INLINE rk_intp leaky_relu_blocks_f16(char **args, const rk_intp *dims,
     return 0;
 }
 
-RK_INLINE rk_intp leaky_relu_backward_blocks_at(rk_intp n, const char *dy, const char *x,
-                                                const char *a, rk_intp sa, char *dx)
-{
-    rk_intp i = 0;
-    for (; i + RK_HALF_BLOCK <= n; i += RK_HALF_BLOCK) {
-        float gb[RK_HALF_BLOCK], xb[RK_HALF_BLOCK], db[RK_HALF_BLOCK];
-        RK_BLOCK_IN(dy, i, gb);
-        RK_BLOCK_IN(x, i, xb);
-        leaky_relu_backward_run_f32(RK_HALF_BLOCK, (const char *)gb, 4, (const char *)xb, 4,
-                                    a + i * sa, sa, (char *)db, 4);
-        RK_BLOCK_OUT(db, dx, i);
+/* The blocks of the rows marked `convert`: the float32 run on converted
+ * blocks, the parameter (float32) at step 0 or 4, each a constant. */
+#define RK_HALF_BLOCKS_own(op, inputs, params)
+#define RK_HALF_BLOCKS_convert(op, inputs, params)                              \
+    RK_INLINE rk_intp op##_blocks_at_f16(rk_intp n, char **args, rk_intp sp)    \
+    {                                                                           \
+        rk_intp i = 0;                                                          \
+        for (; i + RK_HALF_BLOCK <= n; i += RK_HALF_BLOCK) {                    \
+            float in0[RK_HALF_BLOCK], in1[RK_HALF_BLOCK], out[RK_HALF_BLOCK];    \
+            rk_half_block_to_floats(args[RK_IN0] + 2 * i, in0);                 \
+            if ((inputs) > 1) {                                                 \
+                rk_half_block_to_floats(args[RK_IN1(inputs)] + 2 * i, in1);     \
+            }                                                                   \
+            op##_run_f32(RK_HALF_BLOCK, (const char *)in0, 4, (const char *)in1, 4, \
+                         args[RK_PARAM(inputs)] + i * sp, sp, (char *)out, 4);  \
+            rk_floats_to_half_block(out, args[RK_OUT(inputs, params)] + 2 * i); \
+        }                                                                       \
+        return i;                                                               \
+    }                                                                           \
+                                                                                \
+    RK_INLINE rk_intp op##_blocks_f16(char **args, const rk_intp *dims,         \
+                                      const rk_intp *steps)                     \
+    {                                                                           \
+        const rk_intp sp = (params) ? steps[RK_PARAM(inputs)] : 0;              \
+        if (steps[RK_IN0] != 2 || steps[RK_IN1(inputs)] != 2                    \
+                || steps[RK_OUT(inputs, params)] != 2) {                        \
+            return 0;                                                           \
+        }                                                                       \
+        if (sp == 0) {                                                          \
+            return op##_blocks_at_f16(dims[0], args, 0);                        \
+        }                                                                       \
+        if (sp == 4) {                                                          \
+            return op##_blocks_at_f16(dims[0], args, 4);                        \
+        }                                                                       \
+        return 0;                                                               \
     }
-    return i;
-}
 
-RK_INLINE rk_intp leaky_relu_backward_blocks_f16(char **args, const rk_intp *dims,
-                                                 const rk_intp *steps)
-{
-    if (steps[0] != 2 || steps[1] != 2 || steps[3] != 2) {
-        return 0;
-    }
-    if (steps[2] == 0) {
-        return leaky_relu_backward_blocks_at(dims[0], args[0], args[1], args[2], 0, args[3]);
-    }
-    if (steps[2] == 4) {
-        return leaky_relu_backward_blocks_at(dims[0], args[0], args[1], args[2], 4, args[3]);
-    }
-    return 0;
-}
-
-#undef RK_BLOCK_IN
-#undef RK_BLOCK_OUT
-
-/* which inputs are float16: alpha (the last input of leaky_relu*) is float32 */
-#define RK_RUN(op, nin, half_inputs)                                               \
+/* the blocks, then the rest by chunks through the float32 loop; the
+ * activation inputs are float16, the parameter float32 */
+#define RK_RUN(op, inputs, params)                                                 \
     do {                                                                           \
         const rk_intp done_ = op##_blocks_f16(args, dims, steps);                  \
         const rk_intp rest_ = dims[0] - done_;                                     \
-        char *rest_args_[nin + 1];                                                 \
-        for (int op_ = 0; op_ <= (nin); op_++) {                                   \
+        char *rest_args_[(inputs) + (params) + 1];                                 \
+        for (int op_ = 0; op_ <= (inputs) + (params); op_++) {                     \
             rest_args_[op_] = args[op_] + done_ * steps[op_];                      \
         }                                                                          \
-        RK_HALF_UFUNC_LOOP(rest_args_, &rest_, steps, nin, half_inputs, op##_loop_f32); \
+        RK_HALF_UFUNC_LOOP(rest_args_, &rest_, steps, (inputs) + (params),         \
+                           (1u << (inputs)) - 1u, op##_loop_f32);                  \
     } while (0)
+
+#define RK_ROW_KERNELS(op, inputs, params, family, half)                          \
+    RK_HALF_BLOCKS_##half(op, inputs, params)                                   \
+    RK_DEFINE_UFUNC_LOOP(op, inputs, params)
+
+RK_ELEMENTWISE_OPS(RK_ROW_KERNELS)
+
+#undef RK_HALF_BLOCKS_own
+#undef RK_HALF_BLOCKS_convert
 #endif
 
-/* The ufunc loops NumPy calls: the floating-point flags are left as they
- * were found (rk_formulas.h). */
-#define RK_UFUNC_LOOP(op, nin, half_inputs)                                   \
-    static void RK_FN(rk_##op)(char **args, const rk_intp *dims,             \
-                               const rk_intp *steps, void *data)             \
-    {                                                                        \
-        fexcept_t fp_flags;                                                  \
-        (void)data;                                                          \
-        RK_SAVE_FP_FLAGS(fp_flags);                                          \
-        RK_RUN(op, nin, half_inputs);                                        \
-        RK_RESTORE_FP_FLAGS(fp_flags);                                       \
-    }
-
-RK_UFUNC_LOOP(relu, 1, 1u)
-RK_UFUNC_LOOP(relu_backward, 2, 3u)
-RK_UFUNC_LOOP(leaky_relu, 2, 1u)
-RK_UFUNC_LOOP(leaky_relu_backward, 3, 3u)
-
+#undef RK_ROW_KERNELS
 #undef RK_RUN
-#undef RK_UFUNC_LOOP
+#undef RK_DEFINE_UFUNC_LOOP
+#undef RK_IN0
+#undef RK_IN1
+#undef RK_PARAM
+#undef RK_OUT
+#undef RK_FORMULA_ARGS_1_0
+#undef RK_FORMULA_ARGS_2_0
+#undef RK_FORMULA_ARGS_1_1
+#undef RK_FORMULA_ARGS_2_1
+#undef RK_FORMULA
 #undef RK_FN

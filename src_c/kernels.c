@@ -89,16 +89,14 @@ RK_INLINE void rk_prefetch_lines(const char *p, rk_intp n)
 #define RK_PER_FLOAT(name) { name##_f16, name##_f32, name##_f64 }   /* RK_F16 ... */
 #define RK_PER_INDEX(name, f) \
     { name##_##f##_u8, name##_##f##_u16, name##_##f##_u32, name##_##f##_u64 }
+#define RK_ELEMENTWISE_ROW(name, inputs, params, family, half) RK_PER_FLOAT(rk_##name),
 #define RK_STR_(x) #x
 #define RK_STR(x) RK_STR_(x)
 
 const rk_kernel_table RK_CAT(rk_kernels, RK_ISA_NAME) = {
     RK_STR(RK_ISA_NAME),
     RK_HALF_CONVERSION,
-    RK_PER_FLOAT(rk_relu),
-    RK_PER_FLOAT(rk_relu_backward),
-    RK_PER_FLOAT(rk_leaky_relu),
-    RK_PER_FLOAT(rk_leaky_relu_backward),
+    { RK_ELEMENTWISE_OPS(RK_ELEMENTWISE_ROW) },
     RK_PER_FLOAT(rk_prelu),
     RK_PER_FLOAT(rk_prelu_backward),
     {

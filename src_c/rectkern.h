@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "rk_ops.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -24,7 +26,8 @@ typedef intptr_t rk_intp;
 enum { RK_F16 = 0, RK_F32, RK_F64, RK_NUM_FLOATS };
 enum { RK_U8 = 0, RK_U16, RK_U32, RK_U64, RK_NUM_INDEX };
 
-/* ---- ufunc inner loops: relu (e->e f->f d->d), leaky_relu (ef->e ff->f dd->d) ... */
+/* ---- ufunc inner loops of the elementwise ops (rk_ops.h): relu (e->e f->f
+ * d->d), leaky_relu (ef->e ff->f dd->d), ... */
 typedef void rk_ufunc_loop(char **args, const rk_intp *dimensions,
                            const rk_intp *steps, void *data);
 
@@ -143,10 +146,7 @@ typedef void rk_sum_squares_fn(rk_intp n, const char *x, rk_intp stride,
 typedef struct {
     const char *name;                      /* "baseline", "avx2", "avx512" */
     const char *half_conversion;           /* "hardware" or "software" */
-    rk_ufunc_loop *relu[RK_NUM_FLOATS];
-    rk_ufunc_loop *relu_backward[RK_NUM_FLOATS];
-    rk_ufunc_loop *leaky_relu[RK_NUM_FLOATS];
-    rk_ufunc_loop *leaky_relu_backward[RK_NUM_FLOATS];
+    rk_ufunc_loop *elementwise[RK_NUM_ELEMENTWISE][RK_NUM_FLOATS];   /* RK_OP_relu ... */
     rk_prelu_fn *prelu[RK_NUM_FLOATS];
     rk_prelu_backward_fn *prelu_backward[RK_NUM_FLOATS];
     rk_maxout_fn *maxout[RK_NUM_FLOATS][RK_NUM_INDEX];

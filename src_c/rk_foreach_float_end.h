@@ -9,3 +9,4 @@
 #undef RK_LOAD
 #undef RK_TO_STORE
 #undef RK_SQRT
+#undef RK_WIDTH

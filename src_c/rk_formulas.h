@@ -45,6 +45,25 @@
  * adds nothing (not 0 * dy, which is NaN for an infinite dy). */
 #define RK_SLOPE_GRAD_TERM(x, x_dy) (isgreaterequal(x, 0) ? 0.0 : (x_dy))
 
+/* The rectifiers' formulas as the elementwise ops call them (rk_ops.h):
+ * rk_<op>_32 for float16 and float32, rk_<op>_64 for float64. */
+#define RK_RECTIFIER_FORMULAS(T, width)                                        \
+    RK_INLINE T rk_relu_##width(T x) { return RK_RELU(x); }                    \
+    RK_INLINE T rk_relu_backward_##width(T dy, T x) { return RK_RELU_GRAD(dy, x); } \
+    RK_INLINE T rk_leaky_relu_##width(T x, T alpha)                            \
+    {                                                                          \
+        const T ax = alpha * x;                                                \
+        return RK_LEAKY(x, ax);                                                \
+    }                                                                          \
+    RK_INLINE T rk_leaky_relu_backward_##width(T dy, T x, T alpha)             \
+    {                                                                          \
+        const T a_dy = alpha * dy;                                             \
+        return RK_LEAKY_GRAD(dy, x, a_dy);                                     \
+    }
+RK_RECTIFIER_FORMULAS(float, 32)
+RK_RECTIFIER_FORMULAS(double, 64)
+#undef RK_RECTIFIER_FORMULAS
+
 /* v beats the running maximum b: strictly greater (ties stay with the
  * first), or the first NaN.  RK_BEATS_FLAGGED takes the two NaN tests as
  * already made: a tournament carries its winners' flags along rather than

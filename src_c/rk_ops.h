@@ -1,0 +1,35 @@
+/*
+ * The registry of elementwise ops: one row per op, the single place an op
+ * is declared.  The kernel table (kernels.c), the loops
+ * (elementwise.tmpl.h), the ufuncs (rectkern/_ext.pyx), the configuration
+ * report, the type stubs (setup.py) and the test batteries all derive
+ * from these rows.
+ *
+ *   RK_OP(name, inputs, params, family, half)
+ *
+ *   name    the ufunc; its formula is rk_<name>_32 (float32 and float16)
+ *           and rk_<name>_64 (float64), in rk_formulas.h or rk_smooth.h
+ *   inputs  activation inputs: 1 is (x), 2 is (dy, x); every dtype is
+ *           float16, float32 or float64, computed as the contract says
+ *   params  trailing parameter inputs (0, or 1: alpha), applied in the
+ *           compute type (float32 for float16 and float32, float64)
+ *   family  rectifier (exact: selects and one product) or smooth (within
+ *           the published ULP bounds)
+ *   half    convert: float16 runs the float32 formula on converted blocks;
+ *           own: the op has its own float16 blocks in elementwise.tmpl.h
+ */
+#ifndef RK_OPS_H
+#define RK_OPS_H
+
+#define RK_ELEMENTWISE_OPS(RK_OP)                                   \
+    RK_OP(relu,                 1, 0, rectifier, own)               \
+    RK_OP(relu_backward,        2, 0, rectifier, convert)           \
+    RK_OP(leaky_relu,           1, 1, rectifier, own)               \
+    RK_OP(leaky_relu_backward,  2, 1, rectifier, convert)
+
+/* RK_OP_relu ...: an op's row in the kernel table and in the ufuncs */
+#define RK_OP_ENUM(name, inputs, params, family, half) RK_OP_##name,
+enum { RK_ELEMENTWISE_OPS(RK_OP_ENUM) RK_NUM_ELEMENTWISE };
+#undef RK_OP_ENUM
+
+#endif
