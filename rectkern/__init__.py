@@ -14,7 +14,7 @@ kernels (baseline, AVX2, AVX-512) this machine runs.
 from . import _elementwise, init, optim
 from ._config import config, show_config
 from ._elementwise import *  # noqa: F403  (the registry's ufuncs)
-from ._ops import maxout, maxout_backward, prelu, prelu_backward
+from ._ops import maxout, maxout_backward, prelu, prelu_backward, rrelu, rrelu_backward
 from ._version import __version__
 
 __all__ = [
@@ -26,6 +26,8 @@ __all__ = [
     "optim",
     "prelu",
     "prelu_backward",
+    "rrelu",
+    "rrelu_backward",
     "show_config",
 ]
 __all__ += _elementwise.__all__

@@ -9,6 +9,7 @@ file for the plain call, or by rectkern._ops for everything else.
 cimport numpy as cnp
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc, qsort
 
 cnp.import_array()
@@ -44,6 +45,15 @@ cdef extern from "rectkern.h" nogil:
         const char *idx, const rk_intp *idx_strides,
         char *dx, const rk_intp *dx_strides) noexcept nogil
 
+    ctypedef struct rk_rrelu_slopes:
+        uint64_t key
+        double lower, upper
+    ctypedef void rk_rrelu_fn(const rk_rrelu_slopes *slopes, rk_intp n, rk_intp start,
+                              const char *x, rk_intp sx, char *y, rk_intp sy) noexcept nogil
+    ctypedef void rk_rrelu_backward_fn(
+        const rk_rrelu_slopes *slopes, rk_intp n, rk_intp start, const char *dy, rk_intp sdy,
+        const char *x, rk_intp sx, char *dx, rk_intp sdx) noexcept nogil
+
     ctypedef struct rk_optim_hyper:
         double lr, weight_decay, decay_factor, eps, momentum, dampening_complement
         double decay, decay_complement, beta1, one_minus_beta1, beta2, one_minus_beta2
@@ -76,6 +86,8 @@ cdef extern from "rectkern.h" nogil:
         rk_prelu_backward_fn *prelu_backward[3]
         rk_maxout_fn *maxout[3][4]
         rk_maxout_backward_fn *maxout_backward[3][4]
+        rk_rrelu_fn *rrelu[3]
+        rk_rrelu_backward_fn *rrelu_backward[3]
         rk_optim_fn *optim[5][3]
         rk_sum_squares_fn *sum_squares[3]
 
@@ -696,6 +708,62 @@ def run_maxout_backward(cnp.ndarray dy, cnp.ndarray idx, rk_intp k, int axis,
     ctx.backward = kernels.maxout_backward[float_code(dx)][index_code(idx)]
     ctx.index_signed = cnp.PyTypeNum_ISSIGNED(cnp.PyArray_TYPE(idx))
     return walk_groups(dx, dy, idx, k, axis, maxout_backward_block, &ctx, True) == 0
+
+
+# -- rrelu ---------------------------------------------------------------------
+
+def run_rrelu(list arrays, uint64_t key, double lower, double upper):
+    """RReLU's training kernel on checked arrays of one shape and dtype:
+    [x, y] forward, [dy, x, dx] backward.  Rows of the last axis go in C
+    order, each told the C-order (logical) index of its first element, which
+    keys the slopes: the result does not depend on the layout."""
+    cdef int nops = len(arrays), ndim, d, op
+    cdef cnp.ndarray first = arrays[0], a
+    cdef rk_rrelu_slopes slopes
+    cdef rk_intp shape[MAX_DIMS]
+    cdef rk_intp index[MAX_DIMS]
+    cdef rk_intp strides[3][MAX_DIMS]
+    cdef char *ptrs[3]
+    cdef rk_intp row, n_rows, n
+    cdef int code = float_code(first)
+    cdef rk_rrelu_fn *forward = kernels.rrelu[code]
+    cdef rk_rrelu_backward_fn *backward = kernels.rrelu_backward[code]
+    slopes.key, slopes.lower, slopes.upper = key, lower, upper
+    if cnp.PyArray_SIZE(first) == 0:
+        return
+    contiguous = all(a.flags.c_contiguous for a in arrays)
+    ndim = 1 if contiguous or first.ndim == 0 else first.ndim
+    for d in range(ndim):
+        shape[d] = cnp.PyArray_SIZE(first) if ndim == 1 else first.shape[d]
+        index[d] = 0
+    for op in range(nops):
+        a = arrays[op]
+        ptrs[op] = <char *>cnp.PyArray_DATA(a)
+        for d in range(ndim):
+            strides[op][d] = a.itemsize if ndim == 1 and contiguous else (
+                a.strides[d] if a.ndim else 0)
+    n = shape[ndim - 1]
+    n_rows = cnp.PyArray_SIZE(first) // n
+    with nogil:
+        for row in range(n_rows):
+            if nops == 2:
+                forward(&slopes, n, row * n, ptrs[0], strides[0][ndim - 1],
+                        ptrs[1], strides[1][ndim - 1])
+            else:
+                backward(&slopes, n, row * n, ptrs[0], strides[0][ndim - 1],
+                         ptrs[1], strides[1][ndim - 1], ptrs[2], strides[2][ndim - 1])
+            # the next row: an odometer over the axes before the last
+            d = ndim - 2
+            while d >= 0:
+                index[d] += 1
+                for op in range(nops):
+                    ptrs[op] += strides[op][d]
+                if index[d] < shape[d]:
+                    break
+                for op in range(nops):
+                    ptrs[op] -= strides[op][d] * shape[d]
+                index[d] = 0
+                d -= 1
 
 
 # ---------------------------------------------------------------------------

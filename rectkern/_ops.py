@@ -1,4 +1,4 @@
-"""PReLU and maxout: the public functions of the fused C kernels.
+"""PReLU, maxout and RReLU: the public functions of the fused C kernels.
 
 Each first offers its arguments to a fast path in C (rectkern._ext), which
 takes the plain case; everything else, and every error, goes through the
@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _ext
 
-__all__ = ["prelu", "prelu_backward", "maxout", "maxout_backward"]
+__all__ = ["prelu", "prelu_backward", "maxout", "maxout_backward", "rrelu", "rrelu_backward"]
 
 
 # ---------------------------------------------------------------------------
@@ -460,4 +460,199 @@ def maxout_backward(dy: ArrayLike, idx: ArrayLike, k: SupportsIndex,
     dx, result = _output(func, out, shape, dtype, dy_k, (dy_k, idx_k))
     if dx.size and not _ext.run_maxout_backward(dy_k, idx_k, k, axis, dx):
         raise ValueError(f"{func}: idx has values outside 0 .. k-1 (k={k})")
+    return _finish(dx, result)
+
+
+# ---------------------------------------------------------------------------
+# RReLU
+# ---------------------------------------------------------------------------
+
+Seed = int | np.integer[Any] | np.random.SeedSequence | np.random.Generator | None
+
+
+def _rrelu_range(func, lower, upper):
+    """lower and upper as Python floats: finite, lower <= upper."""
+    bounds = []
+    for name, value in (("lower", lower), ("upper", upper)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                         np.floating)):
+            raise TypeError(f"{func}: {name} must be a real number, got {value!r}")
+        value = float(value)
+        if not np.isfinite(value):
+            raise ValueError(f"{func}: {name} must be finite, got {value}")
+        bounds.append(value)
+    if bounds[0] > bounds[1]:
+        raise ValueError(f"{func}: lower must be at most upper, got lower={bounds[0]} "
+                         f"and upper={bounds[1]}")
+    return bounds
+
+
+def _rrelu_key(func, seed, generator_allowed=True):
+    """The generator's 64-bit key: from an integer or a SeedSequence by
+    SeedSequence.generate_state, drawn from a Generator, or fresh (None)."""
+    if isinstance(seed, np.random.Generator):
+        if not generator_allowed:
+            raise TypeError(
+                f"{func}: seed must be the integer (or SeedSequence) given to the forward "
+                f"pass, not a Generator, which would draw another key")
+        return int(seed.integers(0, 2**64, dtype=np.uint64))
+    if seed is None:
+        sequence = np.random.SeedSequence()
+    elif isinstance(seed, np.random.SeedSequence):
+        sequence = seed
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        if seed < 0:
+            raise ValueError(f"{func}: seed must be non-negative, got {seed}")
+        sequence = np.random.SeedSequence(int(seed))
+    else:
+        raise TypeError(f"{func}: seed must be an integer, a numpy.random.SeedSequence "
+                        f"or Generator, or None, got {type(seed).__name__}")
+    low, high = sequence.generate_state(2, np.uint32)
+    return int(low) | int(high) << 32
+
+
+def rrelu(x: ArrayLike, lower: float = 1 / 8, upper: float = 1 / 3, *,
+          training: bool = True, seed: Seed = None,
+          out: NDArray[Any] | None = None) -> NDArray[Any]:
+    """Randomized leaky ReLU: ``x > 0 ? x : a * x`` with a random slope ``a``.
+
+    In training each element gets its own slope, drawn uniformly from
+    ``[lower, upper]``; in evaluation the slope is ``(lower + upper) / 2``
+    for all (as `leaky_relu`).
+
+    Parameters
+    ----------
+    x : array_like
+        Input activations.
+    lower, upper : float, optional
+        The range of the slopes (default 1/8 and 1/3, as PyTorch); finite,
+        ``lower <= upper``.
+    training : bool, optional
+        Draw a slope per element (default) or use the mean slope.
+    seed : int, numpy.random.SeedSequence, numpy.random.Generator or None
+        The key of the slopes.  Give the same integer (or SeedSequence) to
+        `rrelu_backward` to get the same slopes there.  A Generator gives a
+        key drawn from it, None a fresh one: neither can be given again.
+    out : ndarray, optional
+        Array of ``x``'s shape and result dtype to write into; may be ``x``.
+
+    Returns
+    -------
+    y : ndarray
+        ``x`` where ``x > 0``, else ``a * x``; NaN stays NaN.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` has an unsupported dtype, ``lower``, ``upper`` or ``seed``
+        the wrong type, or ``out`` the wrong dtype.
+    ValueError
+        If ``lower > upper``, either is not finite, the seed is negative,
+        or ``out`` has the wrong shape or is read-only.
+
+    See Also
+    --------
+    rrelu_backward, leaky_relu
+
+    Notes
+    -----
+    Xu et al., "Empirical Evaluation of Rectified Activations in
+    Convolutional Network", 2015.  The slope of the element of C-order
+    index ``i`` is ``lower + (upper - lower) * u``, with ``u`` in ``[0, 1)``
+    from a counter-based generator of ``(key, i)`` alone, computed in
+    float32 for float16 and float32 data and in float64 for float64: the
+    backward pass draws the same slopes again, nothing is stored, and the
+    result does not depend on the memory layout.  The dtype rules are
+    `leaky_relu`'s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import rectkern as rk
+    >>> x = np.array([-1.0, 2.0, -3.0])
+    >>> y = rk.rrelu(x, seed=7)
+    >>> slopes = y[[0, 2]] / x[[0, 2]]
+    >>> bool(np.all((slopes >= 1 / 8) & (slopes <= 1 / 3)))
+    True
+    >>> rk.rrelu(x, training=False)
+    array([-0.22916667,  2.        , -0.6875    ])
+    """
+    func = "rrelu"
+    lower, upper = _rrelu_range(func, lower, upper)
+    if not training:
+        x, _ = _activation(func, "x", x)
+        return _ext.leaky_relu(x, (lower + upper) / 2, out=out)
+    key = _rrelu_key(func, seed)
+    x, dtype = _activation(func, "x", x)
+    x_k = _kernel_input(x, dtype)
+    y, result = _output(func, out, x.shape, dtype, x_k, (x_k,), in_place=True)
+    _ext.run_rrelu([x_k, y], key, lower, upper)
+    return _finish(y, result)
+
+
+def rrelu_backward(dy: ArrayLike, x: ArrayLike, lower: float = 1 / 8, upper: float = 1 / 3,
+                   *, training: bool = True, seed: Seed = None,
+                   out: NDArray[Any] | None = None) -> NDArray[Any]:
+    """Gradient of `rrelu`: ``dx = x > 0 ? dy : a * dy`` with the forward slopes.
+
+    Parameters
+    ----------
+    dy : array_like
+        Gradient of the loss with respect to ``rrelu(x, ...)``.
+    x : array_like
+        The input of the forward pass, of ``dy``'s shape.
+    lower, upper : float, optional
+        As given to `rrelu`.
+    training : bool, optional
+        As given to `rrelu`.
+    seed : int or numpy.random.SeedSequence
+        In training, the seed given to `rrelu` (required): the slopes are
+        drawn again from it.
+    out : ndarray, optional
+        Array for ``dx`` (``x``'s shape, result dtype); may be ``dy`` or ``x``.
+
+    Returns
+    -------
+    dx : ndarray
+        ``dy`` where ``x > 0``, ``a * dy`` where ``x <= 0``, NaN where ``x``
+        is NaN; dtype ``np.result_type(dy, x)``.
+
+    Raises
+    ------
+    TypeError
+        As `rrelu`; also if ``seed`` is missing in training or is a Generator.
+    ValueError
+        As `rrelu`; also if ``dy`` and ``x`` differ in shape.
+
+    See Also
+    --------
+    rrelu
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import rectkern as rk
+    >>> x = np.array([-1.0, 2.0, -3.0])
+    >>> y = rk.rrelu(x, seed=7)
+    >>> dx = rk.rrelu_backward(np.ones(3), x, seed=7)
+    >>> bool(np.all(dx * x == y))
+    True
+    """
+    func = "rrelu_backward"
+    lower, upper = _rrelu_range(func, lower, upper)
+    if not training:
+        dy, _ = _activation(func, "dy", dy)
+        x, _ = _activation(func, "x", x)
+        _same_shape(func, ("dy", "x"), dy, x)
+        return _ext.leaky_relu_backward(dy, x, (lower + upper) / 2, out=out)
+    if seed is None:
+        raise TypeError(f"{func}: seed is required in training: pass the seed given to rrelu")
+    key = _rrelu_key(func, seed, generator_allowed=False)
+    dy, _ = _activation(func, "dy", dy)
+    x, _ = _activation(func, "x", x)
+    _same_shape(func, ("dy", "x"), dy, x)
+    dtype = _joint_dtype(func, dy, x)
+    dy_k, x_k = _kernel_input(dy, dtype), _kernel_input(x, dtype)
+    dx, result = _output(func, out, x.shape, dtype, x_k, (dy_k, x_k), in_place=True)
+    _ext.run_rrelu([dy_k, x_k, dx], key, lower, upper)
     return _finish(dx, result)

@@ -8,10 +8,15 @@ business.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
+    "elu", "elu_backward", "selu", "selu_backward", "gelu", "gelu_backward",
+    "gelu_tanh", "gelu_tanh_backward", "silu", "silu_backward",
+    "softplus", "softplus_backward", "rrelu", "rrelu_backward", "rrelu_key", "rrelu_slopes",
     "prelu", "prelu_backward", "maxout", "maxout_backward",
     "sgd_step", "adagrad_step", "adadelta_step", "rmsprop_step", "adam_step", "adamw_step",
     "clip_grad_norm", "result_dtype", "compute_dtype",
@@ -64,6 +69,213 @@ def leaky_relu_backward(dy, x, alpha):
     dyc, xc, a = _compute(dy, dtype), _compute(x, dtype), _compute(alpha, dtype)
     with np.errstate(invalid="ignore", over="ignore"):
         return np.where(np.isnan(xc), xc, np.where(xc > 0, dyc, a * dyc)).astype(dtype)
+
+
+# ---------------------------------------------------------------------------
+# Smooth activations: the mathematical functions, evaluated in float64 for
+# float16 and float32 and in long double for float64 (on x86-64 Linux, 64
+# bits of precision), then rounded once to the result dtype.  The textbook
+# forms where they do not cancel; the limits at +-inf spelled out.
+# ---------------------------------------------------------------------------
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+GELU_TANH_COEFFICIENT = 0.044715
+
+
+def _wide(dtype):
+    return np.dtype(np.longdouble) if dtype == np.float64 else np.dtype(np.float64)
+
+
+def _smooth_inputs(*arrays):
+    """The arrays in the wide type, and the result dtype."""
+    arrays = [np.asarray(a) for a in arrays]
+    dtype = result_dtype(*arrays)
+    with np.errstate(invalid="ignore"):
+        return [a.astype(dtype).astype(_wide(dtype)) for a in arrays], dtype
+
+
+def _parameter(alpha, dtype):
+    """alpha as the kernels apply it (compute type), then widened."""
+    return _compute(alpha, dtype).astype(_wide(dtype))
+
+
+def _sigmoid(v):
+    """1 / (1 + exp(-v)) without overflow."""
+    e = np.exp(-np.abs(v))
+    return np.where(v >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _normal_cdf(x):
+    """Phi(x) = erfc(-x / sqrt(2)) / 2.  math.erfc takes a float; the error of
+    rounding t = -x / sqrt(2) to one, which erfc magnifies by 2 t**2 in the
+    tails, is taken back by a first-order correction computed in x's type."""
+    t = (-x / np.sqrt(x.dtype.type(2))).astype(np.float64)
+    delta = -x / np.sqrt(x.dtype.type(2)) - t
+    erfc = np.frompyfunc(math.erfc, 1, 1)(t).astype(x.dtype)
+    slope = 2 / np.sqrt(x.dtype.type(np.pi)) * np.exp(-(t.astype(x.dtype) ** 2))
+    return (erfc - delta * slope) / 2
+
+
+def _normal_pdf(x):
+    return np.exp(-x * x / 2) / np.sqrt(2 * x.dtype.type(np.pi))
+
+
+def _finish(value, x, dtype, at_minus_inf, at_plus_inf=None):
+    """value with the limits at x = -inf and +inf, in the result dtype."""
+    value = np.where(np.isneginf(x), at_minus_inf, value)
+    if at_plus_inf is not None:
+        value = np.where(np.isposinf(x), at_plus_inf, value)
+    return value.astype(dtype)
+
+
+def elu(x, alpha):
+    with np.errstate(all="ignore"):
+        (xw,), dtype = _smooth_inputs(x)
+        a = _parameter(alpha, dtype)
+        return np.where(xw > 0, xw, a * np.expm1(xw)).astype(dtype)
+
+
+def elu_backward(dy, x, alpha):
+    with np.errstate(all="ignore"):
+        (dyw, xw), dtype = _smooth_inputs(dy, x)
+        a = _parameter(alpha, dtype)
+        return np.where(xw > 0, dyw, dyw * (a * np.exp(xw))).astype(dtype)
+
+
+def selu(x):
+    with np.errstate(all="ignore"):
+        (xw,), dtype = _smooth_inputs(x)
+        scale, alpha = xw.dtype.type(SELU_SCALE), xw.dtype.type(SELU_ALPHA)
+        return (scale * np.where(xw > 0, xw, alpha * np.expm1(xw))).astype(dtype)
+
+
+def selu_backward(dy, x):
+    with np.errstate(all="ignore"):
+        (dyw, xw), dtype = _smooth_inputs(dy, x)
+        scale, alpha = xw.dtype.type(SELU_SCALE), xw.dtype.type(SELU_ALPHA)
+        return (dyw * scale * np.where(xw > 0, 1, alpha * np.exp(xw))).astype(dtype)
+
+
+def gelu(x):
+    with np.errstate(all="ignore"):
+        (xw,), dtype = _smooth_inputs(x)
+        return _finish(xw * _normal_cdf(xw), xw, dtype, -0.0, np.inf)
+
+
+def gelu_backward(dy, x):
+    with np.errstate(all="ignore"):
+        (dyw, xw), dtype = _smooth_inputs(dy, x)
+        slope = _finish(_normal_cdf(xw) + xw * _normal_pdf(xw), xw, xw.dtype, 0.0, 1.0)
+        return (dyw * slope).astype(dtype)
+
+
+def _gelu_tanh_parts(x):
+    """sigmoid(2 u) (= (1 + tanh(u)) / 2) and du/dx."""
+    c = np.sqrt(2 / x.dtype.type(np.pi))
+    k = x.dtype.type(GELU_TANH_COEFFICIENT)
+    u = c * (x + k * x ** 3)
+    return _sigmoid(2 * u), c * (1 + 3 * k * x * x)
+
+
+def gelu_tanh(x):
+    with np.errstate(all="ignore"):
+        (xw,), dtype = _smooth_inputs(x)
+        s, _ = _gelu_tanh_parts(xw)
+        return _finish(xw * s, xw, dtype, -0.0)
+
+
+def gelu_tanh_backward(dy, x):
+    with np.errstate(all="ignore"):
+        (dyw, xw), dtype = _smooth_inputs(dy, x)
+        s, du = _gelu_tanh_parts(xw)
+        slope = _finish(s + 2 * xw * s * (1 - s) * du, xw, xw.dtype, 0.0, 1.0)
+        return (dyw * slope).astype(dtype)
+
+
+def silu(x):
+    with np.errstate(all="ignore"):
+        (xw,), dtype = _smooth_inputs(x)
+        return _finish(xw * _sigmoid(xw), xw, dtype, -0.0)
+
+
+def silu_backward(dy, x):
+    with np.errstate(all="ignore"):
+        (dyw, xw), dtype = _smooth_inputs(dy, x)
+        s = _sigmoid(xw)
+        slope = _finish(s * (1 + xw * (1 - s)), xw, xw.dtype, 0.0, 1.0)
+        return (dyw * slope).astype(dtype)
+
+
+def softplus(x):
+    with np.errstate(all="ignore"):
+        (xw,), dtype = _smooth_inputs(x)
+        return (np.maximum(xw, 0) + np.log1p(np.exp(-np.abs(xw)))).astype(dtype)
+
+
+def softplus_backward(dy, x):
+    with np.errstate(all="ignore"):
+        (dyw, xw), dtype = _smooth_inputs(dy, x)
+        return (dyw * _sigmoid(xw)).astype(dtype)
+
+
+# ---------------------------------------------------------------------------
+# RReLU: the counter-based generator in NumPy's wrapping uint32 arithmetic
+# ---------------------------------------------------------------------------
+
+_RANDOM_KEY_STEP = 0x9E3779B97F4A7C15
+
+
+def _hash32(h):
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x7FEB352D)
+    h = h ^ (h >> np.uint32(15))
+    h = h * np.uint32(0x846CA68B)
+    return h ^ (h >> np.uint32(16))
+
+
+def _random_bits(key, counter):
+    low = (counter & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    high = (counter >> np.uint64(32)).astype(np.uint32)
+    h = _hash32(low ^ np.uint32(key & 0xFFFFFFFF))
+    return _hash32(h ^ high ^ np.uint32(key >> 32))
+
+
+def rrelu_key(seed):
+    """The 64-bit key of an integer seed: two words of its SeedSequence."""
+    low, high = np.random.SeedSequence(seed).generate_state(2, np.uint32)
+    return int(low) | int(high) << 32
+
+
+def rrelu_slopes(shape, key, lower, upper, dtype):
+    """Each element's slope, by its C-order index, in the compute type."""
+    counter = np.arange(int(np.prod(shape)), dtype=np.uint64).reshape(shape)
+    comp = compute_dtype(dtype)
+    with np.errstate(over="ignore"):
+        if comp == np.float32:
+            u = (_random_bits(key, counter) >> np.uint32(8)).astype(np.float32) * np.float32(2**-24)
+        else:
+            high = (_random_bits(key, counter) >> np.uint32(11)).astype(np.uint64)
+            low = _random_bits((key + _RANDOM_KEY_STEP) % 2**64, counter).astype(np.uint64)
+            u = ((high << np.uint64(32)) | low).astype(np.float64) * 2.0**-53
+    low_c = comp.type(lower)
+    return low_c + (comp.type(upper) - low_c) * u
+
+
+def rrelu(x, lower=1 / 8, upper=1 / 3, *, training=True, seed=None):
+    x = np.asarray(x)
+    if not training:
+        return leaky_relu(x, (lower + upper) / 2)
+    slopes = rrelu_slopes(x.shape, rrelu_key(seed), lower, upper, result_dtype(x))
+    return leaky_relu(x, slopes)
+
+
+def rrelu_backward(dy, x, lower=1 / 8, upper=1 / 3, *, training=True, seed=None):
+    dy, x = np.asarray(dy), np.asarray(x)
+    if not training:
+        return leaky_relu_backward(dy, x, (lower + upper) / 2)
+    slopes = rrelu_slopes(x.shape, rrelu_key(seed), lower, upper, result_dtype(dy, x))
+    return leaky_relu_backward(dy, x, slopes)
 
 
 def _channel_slopes(alpha, ndim, axis):

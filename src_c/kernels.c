@@ -3,9 +3,9 @@
  * this file once per level with that level's flags, and each compilation
  * exports one table, rk_kernels_<level>.  The kernels themselves are
  * written once, per op family, in elementwise.tmpl.h, prelu.tmpl.h,
- * maxout.tmpl.h and optim.tmpl.h (rows.tmpl.h bridges storage and compute
- * types), and are
- * stamped out per dtype by the rk_foreach_*.h headers.
+ * maxout.tmpl.h, rrelu.tmpl.h and optim.tmpl.h (rows.tmpl.h bridges
+ * storage and compute types), and are stamped out per dtype by the
+ * rk_foreach_*.h headers.
  */
 #include <math.h>
 
@@ -14,6 +14,7 @@
 #include "rk_formulas.h"
 #include "rk_half.h"
 #include "rk_maxout_avx2.h"
+#include "rk_random.h"
 
 /* prelu_backward: partial sums of a row, and outer rows per flush */
 #define RK_LANES 32              /* four AVX-512 accumulators: no add waits on the last */
@@ -75,6 +76,10 @@ RK_INLINE void rk_prefetch_lines(const char *p, rk_intp n)
 #include "rk_foreach_float.h"
 #undef RK_TEMPLATE
 
+#define RK_TEMPLATE "rrelu.tmpl.h"
+#include "rk_foreach_float.h"
+#undef RK_TEMPLATE
+
 #define RK_TEMPLATE "optim.tmpl.h"
 #include "rk_foreach_float.h"
 #undef RK_TEMPLATE
@@ -109,6 +114,8 @@ const rk_kernel_table RK_CAT(rk_kernels, RK_ISA_NAME) = {
         RK_PER_INDEX(rk_maxout_backward, f32),
         RK_PER_INDEX(rk_maxout_backward, f64),
     },
+    RK_PER_FLOAT(rk_rrelu),
+    RK_PER_FLOAT(rk_rrelu_backward),
     {   /* RK_SGD ... */
         RK_PER_FLOAT(rk_sgd),
         RK_PER_FLOAT(rk_adagrad),

@@ -85,6 +85,24 @@ typedef int rk_maxout_backward_fn(
     const char *idx, const rk_intp idx_strides[3],
     char *dx, const rk_intp dx_strides[4]);
 
+/* ---- RReLU in training (rrelu.tmpl.h) */
+
+/* The slopes: element i's is lower + (upper - lower) * u(key, i), in the
+ * compute type (rk_random.h). */
+typedef struct {
+    uint64_t key;
+    double lower, upper;
+} rk_rrelu_slopes;
+
+/* n elements of logical indices start, start + 1, ...: y = x > 0 ? x :
+ * slope * x (NaN stays).  y may be x itself. */
+typedef void rk_rrelu_fn(const rk_rrelu_slopes *slopes, rk_intp n, rk_intp start,
+                         const char *x, rk_intp sx, char *y, rk_intp sy);
+/* dx = x > 0 ? dy : slope * dy, NaN where x is NaN.  dx may be dy or x. */
+typedef void rk_rrelu_backward_fn(const rk_rrelu_slopes *slopes, rk_intp n, rk_intp start,
+                                  const char *dy, rk_intp sdy, const char *x, rk_intp sx,
+                                  char *dx, rk_intp sdx);
+
 /* ---- optimisers (optim.tmpl.h): one step of an update rule over a row */
 
 /* The rules; AdamW is Adam with RK_OPT_DECOUPLED. */
@@ -151,6 +169,8 @@ typedef struct {
     rk_prelu_backward_fn *prelu_backward[RK_NUM_FLOATS];
     rk_maxout_fn *maxout[RK_NUM_FLOATS][RK_NUM_INDEX];
     rk_maxout_backward_fn *maxout_backward[RK_NUM_FLOATS][RK_NUM_INDEX];
+    rk_rrelu_fn *rrelu[RK_NUM_FLOATS];
+    rk_rrelu_backward_fn *rrelu_backward[RK_NUM_FLOATS];
     rk_optim_fn *optim[RK_NUM_RULES][RK_NUM_FLOATS];
     rk_sum_squares_fn *sum_squares[RK_NUM_FLOATS];
 } rk_kernel_table;
