@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 import rectkern as rk
+from rectkern import _ext
 
 
 def _calls(seed):
@@ -34,11 +35,14 @@ def _calls(seed):
     y, idx = rk.maxout(x, 4)
     dy_groups = rng.standard_normal(y.shape).astype(np.float16)
     out = np.empty_like(x)
+
+    def elementwise(op):
+        """The registry op's call: inputs x or (dy, x), 0.1 for alpha."""
+        args = [{"x": x, "dy": dy}[name] for name in op.inputs] + [0.1] * len(op.params)
+        return lambda: getattr(rk, op.name)(*args, out=out)
+
     return {
-        "relu": lambda: rk.relu(x, out=out),
-        "relu_backward": lambda: rk.relu_backward(dy, x, out=out),
-        "leaky_relu": lambda: rk.leaky_relu(x, 0.1, out=out),
-        "leaky_relu_backward": lambda: rk.leaky_relu_backward(dy, x, 0.1, out=out),
+        **{op.name: elementwise(op) for op in _ext.ELEMENTWISE},
         "prelu": lambda: rk.prelu(x, alpha, out=out),
         "prelu_backward": lambda: rk.prelu_backward(dy, x, alpha, out=out),
         "maxout": lambda: rk.maxout(x, 4, out=(y, idx)),

@@ -34,6 +34,8 @@ class Case:
     limit: Callable[[], object]
     limit_name: str                              # "copy" or "add"
     check: Callable[[object], bool]
+    # the smooth ops and RReLU: their one target, on large float32 arrays
+    float32_large_target: Optional[float] = None
 
 
 def shape_for(n_elements, layout, channels=64):
@@ -48,6 +50,94 @@ def shape_for(n_elements, layout, channels=64):
 def _same(a, b):
     a, b = np.asarray(a), np.asarray(b)
     return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+
+
+def _close(a, b, ulps=4):
+    """a within ulps units in the last place of b (NaN where b is NaN)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    with np.errstate(invalid="ignore"):
+        error = np.abs(a.astype(np.float64) - b.astype(np.float64))
+        return bool(np.all((error <= ulps * np.spacing(np.abs(b)).astype(np.float64))
+                           | (np.isnan(a) & np.isnan(b)) | (a == b)))
+
+
+def _erf():
+    """SciPy's erf where it is installed; NumPy has none."""
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return None
+    return erf
+
+
+SQRT_2, SQRT_2_PI, TANH_C = np.sqrt(2.0), np.sqrt(2 * np.pi), np.sqrt(2 / np.pi)
+
+
+def _numpy_smooth(op, x, dy):
+    """The NumPy (and SciPy, for erf) expression a user writes for op."""
+    erf = _erf()
+    alpha, scale = ref.SELU_ALPHA, ref.SELU_SCALE
+
+    def gelu_tanh_parts():
+        t = np.tanh(TANH_C * (x + 0.044715 * x ** 3))
+        return t, TANH_C * (1 + 3 * 0.044715 * x * x)
+
+    idioms = {
+        "elu": lambda: np.where(x > 0, x, np.expm1(x)),
+        "elu_backward": lambda: np.where(x > 0, dy, dy * np.exp(x)),
+        "selu": lambda: scale * np.where(x > 0, x, alpha * np.expm1(x)),
+        "selu_backward": lambda: dy * scale * np.where(x > 0, 1, alpha * np.exp(x)),
+        "gelu_tanh": lambda: 0.5 * x * (1 + gelu_tanh_parts()[0]),
+        "gelu_tanh_backward": lambda: dy * (0.5 * (1 + gelu_tanh_parts()[0]) + 0.5 * x * (
+            1 - gelu_tanh_parts()[0] ** 2) * gelu_tanh_parts()[1]),
+        "silu": lambda: x / (1 + np.exp(-x)),
+        "silu_backward": lambda: dy * (s := 1 / (1 + np.exp(-x))) * (1 + x * (1 - s)),
+        "softplus": lambda: np.logaddexp(0, x),
+        "softplus_backward": lambda: dy / (1 + np.exp(-x)),
+    }
+    if erf is not None:
+        idioms["gelu"] = lambda: 0.5 * x * (1 + erf(x / SQRT_2))
+        idioms["gelu_backward"] = lambda: dy * (
+            0.5 * (1 + erf(x / SQRT_2)) + x * np.exp(-0.5 * x * x) / SQRT_2_PI)
+    else:                            # the tanh form, as users without SciPy write it
+        idioms["gelu"], idioms["gelu_backward"] = idioms["gelu_tanh"], idioms["gelu_tanh_backward"]
+    return idioms[op]
+
+
+def _smooth_cases(x, dy, out, copy, add):
+    """The smooth activations of the registry, and RReLU in training."""
+    result = []
+    for row in rk._ext.ELEMENTWISE:
+        if row.family != "smooth":
+            continue
+        ufunc, twin = getattr(rk, row.name), getattr(ref, row.name)
+        inputs = (x,) if len(row.inputs) == 1 else (dy, x)
+        params = (1.0,) * len(row.params)
+        result.append(Case(
+            row.name,
+            lambda ufunc=ufunc, inputs=inputs, params=params: ufunc(*inputs, *params, out=out),
+            _numpy_smooth(row.name, x, dy), None, *(copy if len(inputs) == 1 else add),
+            lambda r, twin=twin, inputs=inputs, params=params: _close(r, twin(*inputs, *params)),
+            float32_large_target=1.5))
+    # RReLU in training: NumPy draws the slopes, and keeps them for backward
+    rng = np.random.default_rng(0)
+    slopes = np.empty(x.shape, np.float32 if x.dtype != np.float64 else np.float64)
+    lower, upper = 1 / 8, 1 / 3
+
+    def numpy_rrelu():
+        rng.random(out=slopes, dtype=slopes.dtype)
+        return np.where(x > 0, x, (lower + (upper - lower) * slopes) * x)
+
+    result += [
+        Case("rrelu", lambda: rk.rrelu(x, seed=1, out=out), numpy_rrelu, None, *copy,
+             lambda r: _same(r, ref.rrelu(x, seed=1)), float32_large_target=2.0),
+        Case("rrelu_backward", lambda: rk.rrelu_backward(dy, x, seed=1, out=out),
+             lambda: np.where(x > 0, dy, slopes * dy), None, *add,
+             lambda r: _same(r, ref.rrelu_backward(dy, x, seed=1)), float32_large_target=2.0),
+    ]
+    return result
 
 
 def cases(dtype, shape, layout="NCHW", seed=0):
@@ -128,7 +218,7 @@ def cases(dtype, shape, layout="NCHW", seed=0):
                  lambda r, dy_k=dy_k, idx=idx, k=k: _same(
                      r, ref.maxout_backward(dy_k, idx, k, axis=axis))),
         ]
-    return result
+    return result + _smooth_cases(x, dy, out, copy, add)
 
 
 def best_time(fn, seconds=0.2, max_repeat=1000):

@@ -1,4 +1,5 @@
-"""The one array generator of the test suite, and the bit-exact comparison.
+"""The one array generator of the test suite, the registry of elementwise
+ops with sample parameters, and the comparisons against the twins.
 
 Every case is (dtype, shape, layout): values come from a seeded generator
 with the edge values of the contract sprinkled in (NaN, +-0, +-inf, +-1,
@@ -13,6 +14,8 @@ import zlib
 
 import numpy as np
 
+import rectkern as rk
+from rectkern import _ext
 from rectkern import _reference as ref
 
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -100,6 +103,101 @@ def assert_same(actual, expected):
         raise AssertionError(
             f"bits differ at {len(np.flatnonzero(bits_a != bits_e))} places, e.g. "
             f"actual {actual[~nan_a][bad]} expected {expected[~nan_e][bad]}")
+
+
+# -- the elementwise ops: one row each in the registry (src_c/rk_ops.h) --------
+
+ELEMENTWISE = _ext.ELEMENTWISE
+
+# Sample values of alpha per family: the rectifiers' include abs
+# rectification (-1), 0 (not bitwise relu) and NaN; ELU's alpha is a scale.
+ALPHAS = {
+    "rectifier": (0.01, 0.25, -1.0, 0.0, 1.5, np.nan),
+    "smooth": (1.0, 0.1, 1.5, np.nan),
+}
+
+
+def op_params(op):
+    """Sample parameter tuples for a registry op: one per value of alpha, or
+    the empty tuple alone for an op without parameters."""
+    if not op.params:
+        return ((),)
+    return tuple((alpha,) for alpha in ALPHAS[op.family])
+
+
+def op_inputs(op, x, dy):
+    """The op's positional inputs: (x,) or (dy, x)."""
+    return tuple({"x": x, "dy": dy}[name] for name in op.inputs)
+
+
+def call_op(op, x, dy):
+    """The registry op's ufunc on x (and dy) with its first sample parameters."""
+    return getattr(rk, op.name)(*op_inputs(op, x, dy), *op_params(op)[0])
+
+
+def op_id(op, params=()):
+    """A pytest id: the op's name, then its parameters."""
+    return "-".join([op.name, *map(str, params)])
+
+
+# The smooth family against its twin, in ULPs of the result dtype: room
+# above the accuracy targets (2 forward, 4 backward; DESIGN.md 1b) for the
+# twin's own rounding, and float16's one double rounding (through float32).
+SMOOTH_ULPS = {np.dtype(np.float16): 1, np.dtype(np.float32): 4, np.dtype(np.float64): 8}
+
+
+def assert_matches_twin(op, actual, expected):
+    """A registry op's result against its twin's: bit for bit for the
+    rectifiers (selects and one product), within SMOOTH_ULPS for the smooth
+    family."""
+    if op.family == "rectifier":
+        assert_same(actual, expected)
+    elif op.family == "smooth":
+        actual = np.asarray(actual)
+        assert_within_ulps(actual, expected, SMOOTH_ULPS[actual.dtype])
+    else:
+        raise AssertionError(f"{op.name}: no comparison for family {op.family!r}")
+
+
+def ulps_apart(actual, expected):
+    """|actual - expected| in ULPs of their dtype: the distance between the
+    bit patterns in the order of the values (through zero for opposite
+    signs; -0.0 and +0.0 are 0 apart).  Finite values only."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    sign = np.uint64(1 << (8 * actual.dtype.itemsize - 1))
+    a, e = _bits(actual).astype(np.uint64), _bits(expected).astype(np.uint64)
+    mag_a, mag_e = a & (sign - np.uint64(1)), e & (sign - np.uint64(1))
+    same_sign = (a & sign) == (e & sign)
+    # below 2**64: the largest finite magnitudes are below 2**63
+    return np.where(same_sign, np.maximum(mag_a, mag_e) - np.minimum(mag_a, mag_e),
+                    mag_a + mag_e)
+
+
+def assert_within_ulps(actual, expected, ulps):
+    """Equal shape and dtype, NaN at the same places, the same infinities,
+    the expected zeros with their sign; every other value within ``ulps``
+    ULPs of the expected one (an actual zero counts its distance)."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert actual.dtype.kind == "f", actual.dtype
+    actual, expected = actual.ravel(), expected.ravel()
+    nan_a, nan_e = np.isnan(actual), np.isnan(expected)
+    np.testing.assert_array_equal(nan_a, nan_e, err_msg="NaN positions differ")
+    inf = np.isinf(actual) | np.isinf(expected)
+    np.testing.assert_array_equal(actual[inf], expected[inf], err_msg="infinities differ")
+    zero = expected == 0
+    np.testing.assert_array_equal(_bits(actual[zero]), _bits(expected[zero]),
+                                  err_msg="zeros differ (sign included)")
+    rest = ~(nan_e | inf | zero)
+    apart = ulps_apart(actual[rest], expected[rest])
+    bad = np.flatnonzero(apart > ulps)
+    if bad.size:
+        worst = bad[np.argsort(apart[bad])[::-1][:5]]
+        raise AssertionError(
+            f"{bad.size} values more than {ulps} ULP from the twin's, e.g. actual "
+            f"{actual[rest][worst]} expected {expected[rest][worst]} "
+            f"({apart[worst]} ULP)")
 
 
 def assert_dalpha_close(actual, expected, dy, x, axis, shared):

@@ -1,4 +1,6 @@
-"""relu, relu_backward, leaky_relu, leaky_relu_backward: the ufuncs against their twins."""
+"""The registry's ufuncs (rectkern._ext.ELEMENTWISE) against their twins."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -6,44 +8,75 @@ import pytest
 import rectkern as rk
 from rectkern import _reference as ref
 
-from ._arrays import FLOAT_DTYPES, array, assert_same, case_id, cases
+from ._arrays import (ELEMENTWISE, FLOAT_DTYPES, SMOOTH_ULPS, array, assert_matches_twin,
+                      assert_same, call_op, case_id, cases, op_id, op_inputs, op_params,
+                      values)
 
 CASES = cases()
-ALPHAS = (0.01, 0.25, -1.0, 0.0, 1.5, np.nan)
+OP_PARAMS = [pytest.param(op, params, id=op_id(op, params))
+             for op in ELEMENTWISE for params in op_params(op)]
+
+
+@pytest.mark.parametrize("op, params", OP_PARAMS)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_matches_twin(case, op, params):
+    dtype, shape, layout = case
+    x, dy = array(*case), array(dtype, shape, "reversed", seed=2)
+    inputs = op_inputs(op, x, dy)
+    with np.errstate(all="ignore"):       # the values are checked here, not warnings
+        actual = getattr(rk, op.name)(*inputs, *params)
+    assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, *params))
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_relu_matches_twin(case):
-    x = array(*case)
-    assert_same(rk.relu(x), ref.relu(x))
-
-
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_relu_backward_matches_twin(case):
+def test_relu_backward_from_output(case):
+    # given y = relu(x) instead of x: same result
     dtype, shape, layout = case
     x, dy = array(*case), array(dtype, shape, "C", seed=1)
-    assert_same(rk.relu_backward(dy, x), ref.relu_backward(dy, x))
-    # given y = relu(x) instead of x: same result
     assert_same(rk.relu_backward(dy, rk.relu(x)), ref.relu_backward(dy, x))
 
 
-@pytest.mark.parametrize("alpha", ALPHAS)
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_leaky_relu_matches_twin(case, alpha):
-    x = array(*case)
-    with np.errstate(invalid="ignore"):
-        actual = rk.leaky_relu(x, alpha)
-    assert_same(actual, ref.leaky_relu(x, alpha))
+# -- the comparison itself ----------------------------------------------------
+
+SMOOTH = SimpleNamespace(name="a_smooth_op", family="smooth", inputs=("x",), params=())
 
 
-@pytest.mark.parametrize("alpha", ALPHAS)
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_leaky_relu_backward_matches_twin(case, alpha):
-    dtype, shape, layout = case
-    x, dy = array(*case), array(dtype, shape, "reversed", seed=2)
-    with np.errstate(invalid="ignore"):
-        actual = rk.leaky_relu_backward(dy, x, alpha)
-    assert_same(actual, ref.leaky_relu_backward(dy, x, alpha))
+def _shifted(a, ulps):
+    """a moved ``ulps`` ULPs away from zero (finite nonzero values)."""
+    bits = a.view(f"i{a.dtype.itemsize}")        # sign and magnitude: adding moves |a|
+    return (bits + np.asarray(ulps, bits.dtype)).view(a.dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_smooth_comparison_catches_wrong_values(dtype):
+    # the smooth family's comparison on the generator's values (NaN, inf and
+    # zeros among them): it passes values within the bound and no other
+    dtype = np.dtype(dtype)
+    expected = values((2000,), dtype)
+    moved = np.isfinite(expected) & (expected != 0)
+    one_ulp = expected.copy()
+    one_ulp[moved] = np.nextafter(expected[moved], np.inf)
+    assert_matches_twin(SMOOTH, one_ulp, expected)
+    finite = expected[moved & (np.abs(expected) < np.finfo(dtype).max / 4)]
+    bound = SMOOTH_ULPS[dtype]
+    assert_matches_twin(SMOOTH, _shifted(finite, bound), finite)
+    assert_matches_twin(SMOOTH, _shifted(finite, -1), finite)
+    wrong = {
+        "one ULP beyond the bound": (_shifted(finite, bound + 1), finite),
+        "twice the value": (finite * 2, finite),
+        "the sign flipped": (-finite, finite),
+        "a zero's sign flipped": (np.array([-0.0, 1], dtype), np.array([0.0, 1], dtype)),
+        "a NaN lost": (np.array([1, 1], dtype), np.array([np.nan, 1], dtype)),
+        "overflow to inf": (np.array([np.inf], dtype), np.array([np.finfo(dtype).max], dtype)),
+        "another dtype": (finite.astype(np.float64 if dtype != np.float64 else np.float32),
+                          finite),
+    }
+    for what, (actual, twin) in wrong.items():
+        try:
+            assert_matches_twin(SMOOTH, actual, twin)
+        except AssertionError:
+            continue
+        pytest.fail(f"{what}: not caught")
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
@@ -101,65 +134,71 @@ def test_contract_rows(dtype):
     assert np.isnan(rk.leaky_relu_backward(f(np.nan), f(-1), 0.0))   # 0 * NaN
 
 
-def test_no_warnings_on_nan_input():
+@pytest.mark.parametrize("op", ELEMENTWISE, ids=op_id)
+def test_no_warnings_on_nan_input(op):
     # NaN is data: comparing it must not surface as "invalid value" warnings
     x = np.array([np.nan, -1.0, 1.0] * 40)
-    for call in (lambda: rk.relu(x), lambda: rk.relu_backward(x, x),
-                 lambda: rk.leaky_relu(x, 0.1), lambda: rk.leaky_relu_backward(x, x, 0.1)):
-        call()
+    call_op(op, x, x)
 
 
 # -- dtypes ------------------------------------------------------------------
 
 INTEGER_AND_BOOL = ("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32",
                     "int64", "uint64")
+BACKWARD = [op for op in ELEMENTWISE if op.inputs == ("dy", "x")]
+WITH_PARAMS = [op for op in ELEMENTWISE if op.params]
 
 
+@pytest.mark.parametrize("op", ELEMENTWISE, ids=op_id)
 @pytest.mark.parametrize("dtype", INTEGER_AND_BOOL)
-def test_integer_inputs_cast_as_numpy_float_ufuncs(dtype):
+def test_integer_inputs_cast_as_numpy_float_ufuncs(dtype, op):
     x = np.array([-3, 0, 1, 2, 5]).astype(dtype)
-    expected_dtype = np.exp(x[:0]).dtype
-    assert rk.relu(x).dtype == expected_dtype
-    assert rk.leaky_relu(x, 0.5).dtype == expected_dtype
-    assert rk.relu_backward(x, x).dtype == expected_dtype
-    assert_same(rk.relu(x), ref.relu(x))
-    assert_same(rk.leaky_relu(x, 0.5), ref.leaky_relu(x, 0.5))
+    inputs, params = op_inputs(op, x, x), op_params(op)[0]
+    actual = getattr(rk, op.name)(*inputs, *params)
+    assert actual.dtype == np.exp(x[:0]).dtype
+    assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, *params))
 
 
+@pytest.mark.parametrize("op", BACKWARD, ids=op_id)
 @pytest.mark.parametrize("dy_dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("x_dtype", FLOAT_DTYPES)
-def test_backward_dtype_is_result_type(dy_dtype, x_dtype):
+def test_backward_dtype_is_result_type(dy_dtype, x_dtype, op):
     x, dy = array(x_dtype, (5, 7)), array(dy_dtype, (5, 7), seed=1)
-    expected = np.result_type(dy, x)
-    for actual, twin in ((rk.relu_backward(dy, x), ref.relu_backward(dy, x)),
-                         (rk.leaky_relu_backward(dy, x, 0.1),
-                          ref.leaky_relu_backward(dy, x, 0.1))):
-        assert actual.dtype == expected
-        assert_same(actual, twin)
+    params = op_params(op)[0]
+    actual = getattr(rk, op.name)(dy, x, *params)
+    assert actual.dtype == np.result_type(dy, x)
+    assert_matches_twin(op, actual, getattr(ref, op.name)(dy, x, *params))
 
 
+@pytest.mark.parametrize("op", WITH_PARAMS, ids=op_id)
 @pytest.mark.parametrize("x_dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("alpha_dtype", FLOAT_DTYPES + (np.dtype("int64"),))
-def test_alpha_never_changes_the_result_dtype(x_dtype, alpha_dtype):
+def test_alpha_never_changes_the_result_dtype(x_dtype, alpha_dtype, op):
     x = array(x_dtype, (4, 9))
     alpha = np.array([0.1, 0.2, 0.3, 2.0]).astype(alpha_dtype)[:, None]
-    y = rk.leaky_relu(x, alpha)
-    assert y.dtype == x_dtype
-    assert_same(y, ref.leaky_relu(x, alpha))
-    assert rk.leaky_relu_backward(x, x, alpha).dtype == x_dtype
+    inputs = op_inputs(op, x, x)
+    with np.errstate(all="ignore"):
+        actual = getattr(rk, op.name)(*inputs, alpha)
+    assert actual.dtype == x_dtype
+    assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, alpha))
 
 
-@pytest.mark.parametrize("alpha", (1.0, 0.1, 1 / 3, 1e-3, 7.77, -1.0))
-def test_every_float16_value(alpha):
+FLOAT16_ALPHAS = (1.0, 0.1, 1 / 3, 1e-3, 7.77, -1.0)
+
+
+@pytest.mark.parametrize("op, params", [
+    pytest.param(op, params, id=op_id(op, params)) for op in ELEMENTWISE
+    for params in ([(alpha,) for alpha in FLOAT16_ALPHAS] if op.params else [()])])
+def test_every_float16_value(op, params):
     # all 65536 bit patterns: binary16 <-> binary32 and the rounding of
-    # alpha * x to float16 (subnormals, overflow to inf, ties) against NumPy
+    # alpha * x to float16 (subnormals, overflow to inf, ties) against NumPy;
+    # forward and reversed strides
     x = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(np.float16)
-    assert_same(rk.relu(x), ref.relu(x))
-    assert_same(rk.relu(x[::-1]), ref.relu(x[::-1]))
-    assert_same(rk.relu_backward(x[::-1], x), ref.relu_backward(x[::-1], x))
-    assert_same(rk.leaky_relu(x, alpha), ref.leaky_relu(x, alpha))
-    assert_same(rk.leaky_relu_backward(x[::-1], x, alpha),
-                ref.leaky_relu_backward(x[::-1], x, alpha))
+    for a in (x, x[::-1]):
+        inputs = op_inputs(op, a, a[::-1])
+        with np.errstate(all="ignore"):
+            actual = getattr(rk, op.name)(*inputs, *params)
+        assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, *params))
 
 
 def test_float16_alpha_is_applied_in_float32():
@@ -183,10 +222,10 @@ def test_python_scalars_are_weak():
 # -- ufunc machinery ----------------------------------------------------------
 
 def test_they_are_real_ufuncs():
-    for uf, nin in ((rk.relu, 1), (rk.relu_backward, 2), (rk.leaky_relu, 2),
-                    (rk.leaky_relu_backward, 3)):
+    for op in ELEMENTWISE:
+        uf = getattr(rk, op.name)
         assert isinstance(uf, np.ufunc)
-        assert (uf.nin, uf.nout) == (nin, 1)
+        assert (uf.nin, uf.nout) == (len(op.inputs) + len(op.params), 1)
         assert uf.ntypes == 3
         assert uf.__name__ in repr(uf)
     assert rk.leaky_relu.types == ["ef->e", "ff->f", "dd->d"]
@@ -242,9 +281,9 @@ class Tagged:
 
 def test_array_ufunc_dispatch():
     x = Tagged([-1.0, 2.0])
-    for result in (rk.relu(x), rk.leaky_relu(x, 0.5), rk.relu_backward(x, x),
-                   rk.leaky_relu_backward(x, x, 0.5)):
-        assert isinstance(result, Tagged)
+    for op in ELEMENTWISE:
+        result = call_op(op, x, x)
+        assert isinstance(result, Tagged), op.name
     assert_same(rk.leaky_relu(x, 0.5).data, np.array([-0.5, 2.0]))
 
 

@@ -1,10 +1,12 @@
 """Hostile input: one test for each row of docs/hostile-input.md.
 
 The document tables what every public function does with input it was not
-made for; ``CALLS`` holds each row's call.  A row that raises must raise the
-documented exception, with a message that contains the documented text, and
-leave every array argument as it was.  An accepted row must give what the
-op's NumPy twin gives.
+made for; ``CALLS`` holds each row's call.  The rows every elementwise ufunc
+shares are written once in the document, with ``{op}`` for the op's name;
+``ufunc_rows`` makes their calls for each op of the registry.  A row that
+raises must raise the documented exception, with a message that contains the
+documented text, and leave every array argument as it was.  An accepted row
+must give what the op's NumPy twin gives.
 """
 
 import inspect
@@ -21,7 +23,7 @@ import rectkern as rk
 from rectkern import _reference as ref
 from rectkern import init
 
-from ._arrays import assert_dalpha_close, assert_same
+from ._arrays import ELEMENTWISE, assert_dalpha_close, assert_matches_twin, assert_same
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "hostile-input.md"
 
@@ -102,7 +104,9 @@ def read_rows(path=DOC):
     return rows
 
 
-ROWS = read_rows()
+DOC_ROWS = read_rows()
+# the table every elementwise ufunc shares: its ids hold "{op}"
+SHARED = {row_id: row for row_id, row in DOC_ROWS.items() if "{op}" in row_id}
 
 
 # ---------------------------------------------------------------------------
@@ -129,116 +133,20 @@ def call(func, *args, **kwargs):
 
 
 CALLS = {
-    # -- relu
-    "relu-x-none": call(rk.relu, None),
-    "relu-x-str": call(rk.relu, "text"),
-    "relu-x-dict": call(rk.relu, {"a": 1}),
-    "relu-x-mixed-list": call(rk.relu, [1, "a"]),
-    "relu-x-object": call(rk.relu, np.array([1.0], object)),
-    "relu-x-complex": call(rk.relu, np.array([1 + 2j])),
-    "relu-x-str-dtype": call(rk.relu, np.array(["a"])),
-    "relu-x-datetime": call(rk.relu, np.array([1], "datetime64[s]")),
+    # -- the ufuncs' own rows; the rows they share are generated (ufunc_rows)
     "relu-x-bytes-dtype": call(rk.relu, np.array([b"a"])),
     "relu-x-timedelta": call(rk.relu, np.array([1], "timedelta64[s]")),
     "relu-x-longdouble": call(rk.relu, np.array([1.0], np.longdouble)),
-    "relu-missing-x": call(rk.relu),
     "relu-x-list": call(rk.relu, [-1.5, 2.0]),
-    "relu-x-int": call(rk.relu, np.arange(-3, 3)),
     "relu-x-int8": call(rk.relu, np.arange(-3, 3, dtype=np.int8)),
-    "relu-x-bool": call(rk.relu, np.array([True, False])),
-    "relu-x-byteswapped": call(rk.relu, X.astype(">f8")),
-    "relu-x-0d": call(rk.relu, np.array(-1.5)),
-    "relu-out-read-only": call(rk.relu, X, out=np.broadcast_to(0.0, X.shape)),
-    "relu-out-int": call(rk.relu, X, out=np.empty(X.shape, np.int32)),
     "relu-out-float32": call(rk.relu, X, out=np.empty(X.shape, np.float32)),
-    "relu-out-shape": call(rk.relu, np.ones(3), out=np.ones(4)),
-    "relu-out-list": call(rk.relu, X, out=[0.0] * 24),
     "relu-out-byteswapped": call(rk.relu, X, out=np.empty(X.shape, ">f8")),
-    "relu-out-overlap": call(rk.relu, B[:-1], out=B[1:]),
-    # -- relu_backward
-    "relu_backward-dy-none": call(rk.relu_backward, None, X),
-    "relu_backward-x-str": call(rk.relu_backward, X, "text"),
-    "relu_backward-dy-dict": call(rk.relu_backward, {"a": 1}, X),
-    "relu_backward-x-mixed-list": call(rk.relu_backward, X, [1, "a"]),
-    "relu_backward-dy-object": call(rk.relu_backward, np.array([1.0], object), X),
-    "relu_backward-x-complex": call(rk.relu_backward, X, np.array([1 + 2j])),
-    "relu_backward-dy-str-dtype": call(rk.relu_backward, np.array(["a"]), X),
-    "relu_backward-x-datetime": call(rk.relu_backward, X, np.array([1], "datetime64[s]")),
-    "relu_backward-missing-x": call(rk.relu_backward, X),
-    "relu_backward-shapes": call(rk.relu_backward, np.ones(3), np.ones(4)),
     "relu_backward-shape-overflow": call(
         rk.relu_backward, np.broadcast_to(1.0, (2**40, 1)), np.broadcast_to(1.0, (1, 2**40))),
-    "relu_backward-int": call(rk.relu_backward, np.arange(3), np.arange(-1, 2)),
     "relu_backward-int-and-float32":
         call(rk.relu_backward, np.ones(3, np.float32), np.arange(-1, 2)),
-    "relu_backward-bool":
-        call(rk.relu_backward, np.array([True, True]), np.array([True, False])),
-    "relu_backward-byteswapped": call(rk.relu_backward, X.astype(">f8"), X.astype(">f8")),
-    "relu_backward-0d": call(rk.relu_backward, np.array(2.0), np.array(-1.0)),
-    "relu_backward-out-read-only":
-        call(rk.relu_backward, X, X, out=np.broadcast_to(0.0, X.shape)),
-    "relu_backward-out-int": call(rk.relu_backward, X, X, out=np.empty(X.shape, np.int64)),
-    "relu_backward-out-shape": call(rk.relu_backward, X, X, out=np.empty((3, 4))),
-    "relu_backward-out-list": call(rk.relu_backward, X, X, out=[0.0] * 24),
-    "relu_backward-out-overlap": call(rk.relu_backward, B[1:], B[:-1], out=B[:-1]),
-    # -- leaky_relu
-    "leaky_relu-x-none": call(rk.leaky_relu, None, 0.1),
-    "leaky_relu-x-str": call(rk.leaky_relu, "text", 0.1),
-    "leaky_relu-x-dict": call(rk.leaky_relu, {"a": 1}, 0.1),
-    "leaky_relu-x-mixed-list": call(rk.leaky_relu, [1, "a"], 0.1),
-    "leaky_relu-x-object": call(rk.leaky_relu, np.array([1.0], object), 0.1),
-    "leaky_relu-x-complex": call(rk.leaky_relu, np.array([1 + 2j]), 0.1),
-    "leaky_relu-x-str-dtype": call(rk.leaky_relu, np.array(["a"]), 0.1),
-    "leaky_relu-x-datetime": call(rk.leaky_relu, np.array([1], "datetime64[s]"), 0.1),
-    "leaky_relu-alpha-none": call(rk.leaky_relu, X, None),
-    "leaky_relu-alpha-str": call(rk.leaky_relu, X, "0.1"),
-    "leaky_relu-alpha-complex": call(rk.leaky_relu, X, 1j),
-    "leaky_relu-missing-alpha": call(rk.leaky_relu, X),
-    "leaky_relu-alpha-shape": call(rk.leaky_relu, X, np.ones(3)),
-    "leaky_relu-alpha-nan": call(rk.leaky_relu, X, np.nan),
     "leaky_relu-alpha-int": call(rk.leaky_relu, X, 2),
     "leaky_relu-alpha-channels": call(rk.leaky_relu, X, A[:, None]),
-    "leaky_relu-x-int": call(rk.leaky_relu, np.arange(-3, 3), 0.5),
-    "leaky_relu-x-bool": call(rk.leaky_relu, np.array([True, False]), 0.5),
-    "leaky_relu-x-byteswapped": call(rk.leaky_relu, X.astype(">f8"), np.array(0.1, ">f8")),
-    "leaky_relu-x-0d": call(rk.leaky_relu, np.array(-2.0), 0.5),
-    "leaky_relu-out-read-only": call(rk.leaky_relu, X, 0.1, out=np.broadcast_to(0.0, X.shape)),
-    "leaky_relu-out-int": call(rk.leaky_relu, X, 0.1, out=np.empty(X.shape, np.int16)),
-    "leaky_relu-out-shape": call(rk.leaky_relu, X, 0.1, out=np.empty(4)),
-    "leaky_relu-out-list": call(rk.leaky_relu, X, 0.1, out=[0.0] * 24),
-    "leaky_relu-out-overlap": call(rk.leaky_relu, B[1:], 0.1, out=B[:-1]),
-    # -- leaky_relu_backward
-    "leaky_relu_backward-dy-none": call(rk.leaky_relu_backward, None, X, 0.1),
-    "leaky_relu_backward-x-str": call(rk.leaky_relu_backward, X, "text", 0.1),
-    "leaky_relu_backward-dy-dict": call(rk.leaky_relu_backward, {"a": 1}, X, 0.1),
-    "leaky_relu_backward-x-mixed-list": call(rk.leaky_relu_backward, X, [1, "a"], 0.1),
-    "leaky_relu_backward-dy-object":
-        call(rk.leaky_relu_backward, np.array([1.0], object), X, 0.1),
-    "leaky_relu_backward-x-complex": call(rk.leaky_relu_backward, X, np.array([1 + 2j]), 0.1),
-    "leaky_relu_backward-dy-str-dtype": call(rk.leaky_relu_backward, np.array(["a"]), X, 0.1),
-    "leaky_relu_backward-x-datetime":
-        call(rk.leaky_relu_backward, X, np.array([1], "datetime64[s]"), 0.1),
-    "leaky_relu_backward-alpha-object": call(rk.leaky_relu_backward, X, X, np.array([None])),
-    "leaky_relu_backward-alpha-datetime":
-        call(rk.leaky_relu_backward, X, X, np.datetime64(1, "s")),
-    "leaky_relu_backward-missing-alpha": call(rk.leaky_relu_backward, X, X),
-    "leaky_relu_backward-shapes": call(rk.leaky_relu_backward, np.ones(3), np.ones(4), 0.1),
-    "leaky_relu_backward-alpha-nan": call(rk.leaky_relu_backward, X, X, np.nan),
-    "leaky_relu_backward-int": call(rk.leaky_relu_backward, np.arange(3), np.arange(-1, 2), 2),
-    "leaky_relu_backward-bool":
-        call(rk.leaky_relu_backward, np.array([True, True]), np.array([True, False]), 0.5),
-    "leaky_relu_backward-byteswapped":
-        call(rk.leaky_relu_backward, X.astype(">f8"), X.astype(">f8"), 0.1),
-    "leaky_relu_backward-0d": call(rk.leaky_relu_backward, np.array(2.0), np.array(-1.0), 0.5),
-    "leaky_relu_backward-out-read-only":
-        call(rk.leaky_relu_backward, X, X, 0.1, out=np.broadcast_to(0.0, X.shape)),
-    "leaky_relu_backward-out-int":
-        call(rk.leaky_relu_backward, X, X, 0.1, out=np.empty(X.shape, np.int32)),
-    "leaky_relu_backward-out-shape":
-        call(rk.leaky_relu_backward, X, X, 0.1, out=np.empty((2, 3))),
-    "leaky_relu_backward-out-list": call(rk.leaky_relu_backward, X, X, 0.1, out=[0.0] * 24),
-    "leaky_relu_backward-out-overlap":
-        call(rk.leaky_relu_backward, B[2:], B[:-2], 0.1, out=B[1:-1]),
     # -- prelu
     "prelu-x-none": call(rk.prelu, None, A),
     "prelu-x-str": call(rk.prelu, "text", A),
@@ -560,9 +468,101 @@ CALLS = {
     "clip_grad_norm-grads-read-only": call(rk.optim.clip_grad_norm, [G, R], 1.0),
 }
 
+# ---------------------------------------------------------------------------
+# The rows every elementwise ufunc shares, for each op of the registry
+# ---------------------------------------------------------------------------
+
+# values of no float dtype, for any argument
+NOT_FLOAT = {
+    "none": None,
+    "str": "0.1",
+    "dict": {"a": 1},
+    "mixed-list": [1, "a"],
+    "object": np.array([1.0], object),
+    "complex": np.array([1 + 2j]),
+    "str-dtype": np.array(["a"]),
+    "datetime": np.array([1], "datetime64[s]"),
+}
+# arguments the ufuncs cast or take as they are: (dy, x, each parameter)
+CAST = {
+    "int": (np.arange(6), np.arange(-3, 3), 2),
+    "bool": (np.array([True, True]), np.array([True, False]), 0.1),
+    "byteswapped": (X.astype(">f8"), X.astype(">f8"), np.array(0.1, ">f8")),
+    "0d": (np.array(2.0), np.array(-1.5), 0.1),
+}
+
+
+def ufunc_rows(op):
+    """(shared row's id, its fields, the call) for each row of the shared
+    table that applies to ``op``, a row of the registry.  The fields fill in
+    the shared row's id and message: op, arg (any argument), param (a
+    parameter), last (the last argument), nin and nargs (the ufunc's)."""
+    func = getattr(rk, op.name)
+    names = op.inputs + op.params
+    fields = dict(op=op.name, nin=func.nin, nargs=func.nargs)
+
+    def row(shared_id, arguments, out=None, **named):
+        kwargs = {} if out is None else {"out": out}
+        return shared_id, dict(fields, **named), call(func, *arguments, **kwargs)
+
+    def args(**given):
+        """X for each input and 0.1 for each parameter, but where given."""
+        return [given.get(n, X if n in op.inputs else 0.1) for n in names]
+
+    for name in names:
+        for kind, value in NOT_FLOAT.items():
+            yield row(f"{{op}}-{{arg}}-{kind}", args(**{name: value}), arg=name)
+    yield row("{op}-missing-{last}", args()[:-1], last=names[-1])
+    if len(op.inputs) == 2:
+        yield row("{op}-shapes", args(dy=np.ones(3), x=np.ones(4)))
+    for name in op.params:
+        yield row("{op}-{param}-shape", args(**{name: np.ones(3)}), param=name)
+        yield row("{op}-{param}-nan", args(**{name: np.nan}), param=name)
+    # rows about all the inputs name x in an op of one input: relu-x-int,
+    # relu_backward-int
+    prefix = "{op}-x-" if op.inputs == ("x",) else "{op}-"
+    for kind, (dy, x, param) in CAST.items():
+        yield row(prefix + kind, args(dy=dy, x=x, **{name: param for name in op.params}))
+    yield row("{op}-out-read-only", args(), out=np.broadcast_to(0.0, X.shape))
+    yield row("{op}-out-int", args(), out=np.empty(X.shape, np.int32))
+    yield row("{op}-out-shape", args(), out=np.empty((3, 4)))
+    yield row("{op}-out-list", args(), out=[0.0] * 24)
+    # each input, then out, starts one element further along B
+    n = len(op.inputs)
+    yield row("{op}-out-overlap",
+              args(**{name: B[i:len(B) - n + i] for i, name in enumerate(op.inputs)}),
+              out=B[n:])
+
+
+def _generated_rows(ops):
+    """The shared rows made for ``ops``: ``({row id: Row}, {row id: Call},
+    the shared ids used)``."""
+    rows, calls, used = {}, {}, set()
+    for op in ops:
+        for shared_id, fields, made in ufunc_rows(op):
+            row_id = shared_id.format(**fields)
+            if row_id in CALLS or row_id in calls:
+                raise ValueError(f"row {row_id} is made twice")
+            used.add(shared_id)
+            calls[row_id] = made
+            if shared_id in SHARED:
+                shared = SHARED[shared_id]
+                rows[row_id] = Row(shared.raises, shared.message.format(**fields))
+    return rows, calls, used
+
+
+GENERATED_ROWS, GENERATED_CALLS, SHARED_USED = _generated_rows(ELEMENTWISE)
+ROWS = {row_id: row for row_id, row in DOC_ROWS.items() if row_id not in SHARED}
+if set(ROWS) & set(GENERATED_ROWS):
+    raise ValueError(f"{DOC.name}: rows of the shared table written out for an op: "
+                     f"{sorted(set(ROWS) & set(GENERATED_ROWS))}")
+ROWS.update(GENERATED_ROWS)
+CALLS.update(GENERATED_CALLS)
+
+# the registry's ops: their twins and comparisons
+UFUNC_OPS = {getattr(rk, op.name): op for op in ELEMENTWISE}
 TWINS = {
-    rk.relu: ref.relu, rk.relu_backward: ref.relu_backward,
-    rk.leaky_relu: ref.leaky_relu, rk.leaky_relu_backward: ref.leaky_relu_backward,
+    **{func: getattr(ref, op.name) for func, op in UFUNC_OPS.items()},
     rk.prelu: ref.prelu, rk.prelu_backward: ref.prelu_backward,
     rk.maxout: ref.maxout, rk.maxout_backward: ref.maxout_backward,
 }
@@ -646,8 +646,12 @@ def _written_into(expected, out):
 
 
 def _assert_result(func, actual, expected, args, kwargs):
-    """The result against the twin's, bit for bit; dalpha, summed in the
+    """The result against the twin's: bit for bit, but a registry op's as its
+    family is compared (assert_matches_twin), and dalpha, summed in the
     kernel's order, within rounding of the twin's ``np.sum``."""
+    if func in UFUNC_OPS:
+        assert_matches_twin(UFUNC_OPS[func], actual, expected)
+        return
     if not isinstance(expected, tuple):
         assert_same(actual, expected)
         return
@@ -670,6 +674,12 @@ def _assert_result(func, actual, expected, args, kwargs):
 def test_every_row_has_a_call_and_every_call_a_row():
     assert sorted(set(ROWS) - set(CALLS)) == [], "rows without a call"
     assert sorted(set(CALLS) - set(ROWS)) == [], "calls without a row"
+
+
+def test_the_shared_table_is_the_generated_one():
+    # a shared row no op makes is a row without a call for every op
+    assert sorted(set(SHARED) - SHARED_USED) == [], "shared rows no ufunc makes"
+    assert sorted(SHARED_USED - set(SHARED)) == [], f"shared rows {DOC.name} lacks"
 
 
 def test_every_row_names_a_known_outcome():

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -10,11 +11,12 @@ import pytest
 import rectkern as rk
 from rectkern import _ext
 
-# Every op on the shared generator's arrays, hashed (NaN payloads aside:
-# hardware and software float16 conversions quiet NaNs differently).
+# Every op on the shared generator's arrays, each registry op with each of
+# its sample parameters, hashed (NaN payloads aside: hardware and software
+# float16 conversions quiet NaNs differently).
 BATTERY = r"""
 import hashlib, numpy as np, rectkern as rk
-from tests._arrays import array, cases
+from tests._arrays import ELEMENTWISE, array, cases, op_inputs, op_params
 digest = hashlib.sha256()
 # (function, keyword arguments, (positional state count, keyword state names...))
 OPTIMISERS = [
@@ -39,9 +41,10 @@ with np.errstate(all="ignore"):
         x, dy = array(dtype, shape, layout), array(dtype, shape, seed=1)
         axis = -1 if len(shape) % 2 else 1
         alpha = np.linspace(-1, 1, shape[axis])
-        add(rk.relu(x), rk.relu_backward(dy, x), rk.leaky_relu(x, 0.1),
-            rk.leaky_relu_backward(dy, x, -1.0), rk.prelu(x, alpha, axis=axis),
-            *rk.prelu_backward(dy, x, alpha, axis=axis))
+        for op in ELEMENTWISE:
+            for params in op_params(op):
+                add(getattr(rk, op.name)(*op_inputs(op, x, dy), *params))
+        add(rk.prelu(x, alpha, axis=axis), *rk.prelu_backward(dy, x, alpha, axis=axis))
         for k in (1, 2, 4):
             if shape[axis] % k == 0:
                 y, idx = rk.maxout(x, k, axis=axis)
@@ -103,8 +106,10 @@ def test_show_config_names_the_level_and_every_op():
     rk.show_config(file=buffer)
     text = buffer.getvalue()
     assert f"level in use: {_ext.LEVEL}" in text
-    for op in ("relu", "prelu_backward", "maxout_backward", "optim.Adam"):
-        assert op in text
+    names = [op.name for op in _ext.ELEMENTWISE] + ["prelu_backward", "maxout_backward",
+                                                     "optim.Adam"]
+    for name in names:                                   # a line of its own
+        assert re.search(rf"^ +{re.escape(name)} ", text, re.M), name
     assert set(rk.config()["build_flags"]) == set(_ext.LEVELS)
     for flags in rk.config()["build_flags"].values():
         assert "-march" not in flags and "-ffast-math" not in flags

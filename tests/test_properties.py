@@ -1,6 +1,7 @@
 """Property tests: random shapes, layouts and values (hypothesis) against the twins."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -8,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 import rectkern as rk
 from rectkern import _reference as ref
 
-from ._arrays import assert_same
+from ._arrays import ELEMENTWISE, assert_matches_twin, assert_same, op_id, op_inputs
 
 settings.register_profile("rectkern", max_examples=150, deadline=None)
 settings.load_profile("rectkern")
@@ -34,15 +35,16 @@ def activations(draw, min_dims=1, max_dims=4):
     return data
 
 
-@given(activations(), st.floats(-4, 4, width=32))
-def test_elementwise_ops(x, alpha):
+@pytest.mark.parametrize("op", ELEMENTWISE, ids=op_id)
+@given(x=activations(), data=st.data())
+def test_elementwise_ops(op, x, data):
     dy = x[::-1] if x.ndim == 1 else x * 0.5
-    assert_same(rk.relu(x), ref.relu(x))
-    assert_same(rk.relu_backward(dy, x), ref.relu_backward(dy, x))
-    with np.errstate(invalid="ignore", over="ignore"):
-        assert_same(rk.leaky_relu(x, alpha), ref.leaky_relu(x, alpha))
-        assert_same(rk.leaky_relu_backward(dy, x, alpha),
-                    ref.leaky_relu_backward(dy, x, alpha))
+    inputs = op_inputs(op, x, dy)
+    params = data.draw(st.tuples(*[st.floats(-4, 4, width=32) for _ in op.params]))
+    with np.errstate(all="ignore"):
+        actual = getattr(rk, op.name)(*inputs, *params)
+        expected = getattr(ref, op.name)(*inputs, *params)
+    assert_matches_twin(op, actual, expected)
 
 
 @given(activations(min_dims=1), st.data())

@@ -9,7 +9,7 @@ import pytest
 
 import rectkern as rk
 
-from ._arrays import array
+from ._arrays import ELEMENTWISE, array, call_op
 
 X = array(np.float32, (4, 6, 5, 3), "F")
 DY = array(np.float32, (4, 6, 5, 3), seed=1)
@@ -17,10 +17,7 @@ ALPHA = np.linspace(-1, 1, 6)
 Y, IDX = rk.maxout(X, 2, axis=1)
 
 CALLS = {
-    "relu": lambda: rk.relu(X),
-    "relu_backward": lambda: rk.relu_backward(DY, X),
-    "leaky_relu": lambda: rk.leaky_relu(X, 0.1),
-    "leaky_relu_backward": lambda: rk.leaky_relu_backward(DY, X, 0.1),
+    **{op.name: lambda op=op: call_op(op, X, DY) for op in ELEMENTWISE},
     "prelu": lambda: rk.prelu(X, ALPHA),
     "prelu_backward": lambda: rk.prelu_backward(DY, X, ALPHA),
     "prelu_backward_nhwc": lambda: rk.prelu_backward(DY, X, ALPHA[:3], axis=-1),
@@ -114,11 +111,8 @@ def test_fast_and_checked_paths_agree(dtype, layout):
 
 ALLOCATING_CALLS = {
     # name: (call, bytes of its outputs)
-    "relu": (lambda x, dy: rk.relu(x), lambda x: x.nbytes),
-    "relu_backward": (lambda x, dy: rk.relu_backward(dy, x), lambda x: x.nbytes),
-    "leaky_relu": (lambda x, dy: rk.leaky_relu(x, 0.1), lambda x: x.nbytes),
-    "leaky_relu_backward": (lambda x, dy: rk.leaky_relu_backward(dy, x, 0.1),
-                            lambda x: x.nbytes),
+    **{op.name: (lambda x, dy, op=op: call_op(op, x, dy), lambda x: x.nbytes)
+       for op in ELEMENTWISE},
     "prelu": (lambda x, dy: rk.prelu(x, np.linspace(0, 1, x.shape[1])), lambda x: x.nbytes),
     "prelu_backward": (lambda x, dy: rk.prelu_backward(dy, x, np.linspace(0, 1, x.shape[1])),
                        lambda x: x.nbytes + 8 * x.shape[1]),

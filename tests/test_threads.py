@@ -7,7 +7,7 @@ import pytest
 
 import rectkern as rk
 
-from ._arrays import array, assert_same
+from ._arrays import ELEMENTWISE, array, assert_same, call_op
 from ._gil import runs_beside
 
 N_THREADS = 8
@@ -20,8 +20,7 @@ def _calls(dtype):
     _, idx = rk.maxout(x, 4)
     dy_groups = array(dtype, idx.shape, seed=2)
     return {
-        "relu": lambda: [rk.relu(x)],
-        "leaky_relu_backward": lambda: [rk.leaky_relu_backward(dy, x, 0.1)],
+        **{op.name: lambda op=op: [call_op(op, x, dy)] for op in ELEMENTWISE},
         "prelu": lambda: [rk.prelu(x, alpha)],
         "prelu_backward": lambda: list(rk.prelu_backward(dy, x, alpha)),
         "prelu_backward_nhwc": lambda: list(rk.prelu_backward(dy, x, alpha[:9], axis=-1)),
@@ -67,10 +66,7 @@ def big_calls():
     _, idx = rk.maxout(x, 4)
     dy_groups = array(np.float64, idx.shape, seed=2)
     return {
-        "relu": lambda: rk.relu(x),
-        "relu_backward": lambda: rk.relu_backward(dy, x),
-        "leaky_relu": lambda: rk.leaky_relu(x, 0.1),
-        "leaky_relu_backward": lambda: rk.leaky_relu_backward(dy, x, 0.1),
+        **{op.name: lambda op=op: call_op(op, x, dy) for op in ELEMENTWISE},
         "prelu": lambda: rk.prelu(x, alpha),
         "prelu_backward": lambda: rk.prelu_backward(dy, x, alpha),
         "maxout": lambda: rk.maxout(x, 4),
@@ -78,8 +74,8 @@ def big_calls():
     }
 
 
-@pytest.mark.parametrize("name", ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
-                                  "prelu", "prelu_backward", "maxout", "maxout_backward"])
+@pytest.mark.parametrize("name", [op.name for op in ELEMENTWISE]
+                         + ["prelu", "prelu_backward", "maxout", "maxout_backward"])
 def test_kernels_release_the_gil(big_calls, name):
     call = big_calls[name]
     call()                                # first touch of the output pages

@@ -5,6 +5,19 @@ import subprocess
 import sys
 import textwrap
 
+from rectkern import _ext
+
+
+def _registry_calls():
+    """A call of every ufunc of the registry: the stub setup.py writes from
+    the same rows must declare each."""
+    lines = []
+    for op in _ext.ELEMENTWISE:
+        args = ", ".join(["x"] * len(op.inputs) + ["0.5"] * len(op.params))
+        lines.append(f"{op.name}_result = rk.{op.name}({args})\n")
+    return "".join(lines)
+
+
 SNIPPET = textwrap.dedent('''
     from typing import Any
 
@@ -16,10 +29,7 @@ SNIPPET = textwrap.dedent('''
 
     x: NDArray[np.float32] = np.ones((2, 4, 3, 3), np.float32)
     alpha = np.full(4, 0.25)
-    y = rk.relu(x)
     dx = rk.relu_backward(x, x, out=np.empty_like(x))
-    y = rk.leaky_relu(x, 0.01)
-    dx = rk.leaky_relu_backward(x, x, -1.0)
     p: NDArray[np.float32] = rk.prelu(x, alpha, axis=1)
     grads: tuple[NDArray[np.float32], NDArray[np.float64]] = rk.prelu_backward(x, x, alpha)
     top, where = rk.maxout(x, 2, axis=1)
@@ -41,7 +51,7 @@ SNIPPET = textwrap.dedent('''
     groups = rk.optim.SGD([{"params": [x], "lr": 0.1}], momentum=0.9, nesterov=True)
     rk.optim.adam_step([x], [x], [x], [x], step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
     norm: float = rk.optim.clip_grad_norm([x], 1.0)
-''')
+''') + _registry_calls()
 
 
 def test_strict_user_snippet(tmp_path):

@@ -2,20 +2,21 @@
 
     python tools/fuzz.py [--minutes M] [--seed S] [--batch N] [--only all|ops|optim]
 
-Hypothesis draws calls of the eight ops (the four ufuncs, prelu,
-prelu_backward, maxout, maxout_backward) with random shapes (0-d to 5-d,
-empty axes included), dtypes (float16/32/64, and bool and integers, which
-are cast as ``np.exp`` casts them), byte orders, memory layouts (C, Fortran,
-permuted axes, steps, negative strides, zero strides from broadcasting,
-misaligned data), channel axes, k, alpha shapes and values, idx contents and
-``out`` arrays (fresh, in other layouts, byte-swapped, misaligned, the input
-itself, or overlapping an input partly).  Values mix normal numbers with
-the contract's edge values (NaN, +-0, +-inf, subnormals, the largest
-finite).
+Hypothesis draws calls of every op (each ufunc of the registry,
+``rectkern._ext.ELEMENTWISE``, and prelu, prelu_backward, maxout,
+maxout_backward) with random shapes (0-d to 5-d, empty axes included),
+dtypes (float16/32/64, and bool and integers, which are cast as ``np.exp``
+casts them), byte orders, memory layouts (C, Fortran, permuted axes, steps,
+negative strides, zero strides from broadcasting, misaligned data), channel
+axes, k, alpha shapes and values, idx contents and ``out`` arrays (fresh, in
+other layouts, byte-swapped, misaligned, the input itself, or overlapping an
+input partly).  Values mix normal numbers with the contract's edge values
+(NaN, +-0, +-inf, subnormals, the largest finite).
 
 A valid call must return what the twin in ``rectkern._reference`` returns,
-bit for bit (dalpha within 1e-12 of its sum of ``|x * dy|``), in ``out`` when
-one is given.  A call spoiled by one of the mutations below must raise the
+bit for bit (the smooth family within ``SMOOTH_ULPS`` of tests/_arrays.py,
+dalpha within 1e-12 of its sum of ``|x * dy|``), in ``out`` when one is
+given.  A call spoiled by one of the mutations below must raise the
 contract's exception, with a message naming the op for rectkern's own
 checks.  Either way no input other than ``out`` may change.  Batches of
 calls run under new seeds until the time is up; the first failure stops the
@@ -75,11 +76,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests._arrays
 import rectkern as rk                                          # noqa: E402
 from rectkern import _reference as ref                         # noqa: E402
 from rectkern import optim                                     # noqa: E402
-from tests._arrays import assert_dalpha_close, assert_same     # noqa: E402
+from tests._arrays import (ELEMENTWISE, assert_dalpha_close,   # noqa: E402
+                           assert_matches_twin, assert_same)
 
 FLOATS = ("float16", "float32", "float64")
 CAST = ("bool", "int8", "uint8", "int32", "int64")             # accepted, cast
-UFUNCS = ("relu", "relu_backward", "leaky_relu", "leaky_relu_backward")
+OPS = {op.name: op for op in ELEMENTWISE}                    # the registry's rows
+UFUNCS = tuple(OPS)
 FUSED = ("prelu", "prelu_backward", "maxout", "maxout_backward")
 INDEX_DTYPES = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
 EDGES = (0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 5e-324, 1e-40, 6e-8,
@@ -113,7 +116,8 @@ APPLIES = {
     "object input": set(UFUNCS) | set(FUSED),
     "string input": set(UFUNCS) | set(FUSED),
     "non-array input": set(UFUNCS) | set(FUSED),
-    "complex alpha": {"leaky_relu", "leaky_relu_backward", "prelu", "prelu_backward"},
+    "complex alpha": {name for name, op in OPS.items() if op.params}
+                     | {"prelu", "prelu_backward"},
     "axis out of range": set(FUSED),
     "axis not an integer": set(FUSED),
     "alpha wrong length": {"prelu", "prelu_backward"},
@@ -252,7 +256,7 @@ def calls(draw):
     x = _in_layout(rng, _values(rng, shape, dtype), layout())
     dy_dtype = draw(st.sampled_from((dtype,) * 3 + FLOATS))
 
-    if op in ("relu", "leaky_relu", "prelu", "maxout"):
+    if op in ("prelu", "maxout") or (op in OPS and OPS[op].inputs == ("x",)):
         args = [x]
     elif op == "maxout_backward":
         k = int(rng.choice([1, 2, 3, 4, 7, 300]))
@@ -270,9 +274,10 @@ def calls(draw):
             dy_shape = dy_shape[int(rng.integers(0, len(shape) + 1)):]
         args = [_in_layout(rng, _values(rng, dy_shape, dy_dtype), layout()), x]
 
-    if op in ("leaky_relu", "leaky_relu_backward"):
-        args.append(draw(st.sampled_from([0.01, -1.0, 0.0, np.nan, np.inf, 2.5,
-                                          np.float16(0.3), np.array(0.2, np.float32)])))
+    if op in OPS:
+        for _ in OPS[op].params:                 # alpha, in the forms a user gives it
+            args.append(draw(st.sampled_from([0.01, -1.0, 0.0, np.nan, np.inf, 2.5,
+                                              np.float16(0.3), np.array(0.2, np.float32)])))
     if op in ("prelu", "prelu_backward"):
         channels = shape[axis] if shape else 1
         form = draw(st.sampled_from(["channels", "channels", "scalar", "one"]))
@@ -351,7 +356,8 @@ def _mutate(rng, op, args, kwargs, mutation):
 def _result_shapes(op, args, kwargs):
     """The shapes and dtypes of a valid call's results (out's, in order)."""
     if op in UFUNCS or op in ("prelu", "prelu_backward"):
-        arrays = [np.asarray(a) for a in (args[:2] if op.endswith("backward") else args[:1])]
+        inputs = len(OPS[op].inputs) if op in OPS else 1 + op.endswith("backward")
+        arrays = [np.asarray(a) for a in args[:inputs]]
         return [(np.broadcast_shapes(*(a.shape for a in arrays)), ref.result_dtype(*arrays))]
     if op == "maxout":
         x, k = args[0], args[1]
@@ -484,7 +490,11 @@ def check(call):
             continue
         if n < len(outs) and outs[n] is not None:
             assert got is outs[n], "the result is not the out given"
-        assert_same(got.astype(got.dtype.newbyteorder("=")), expected)   # out may be swapped
+        got = got.astype(got.dtype.newbyteorder("="))                   # out may be swapped
+        if call.op in OPS:
+            assert_matches_twin(OPS[call.op], got, expected)
+        else:
+            assert_same(got, expected)
     out_ids = {id(o) for o in outs if o is not None}
     for original, copy in inputs:
         if id(original) not in out_ids and not any(
