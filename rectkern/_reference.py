@@ -80,7 +80,7 @@ def leaky_relu_backward(dy, x, alpha):
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-GELU_TANH_COEFFICIENT = 0.044715
+GELU_TANH_COEFFICIENT = "0.044715"
 
 
 def _wide(dtype):
@@ -100,6 +100,11 @@ def _parameter(alpha, dtype):
     return _compute(alpha, dtype).astype(_wide(dtype))
 
 
+def _pi(dtype):
+    """pi to dtype's own precision (np.pi is a float64)."""
+    return 4 * np.arctan(dtype.type(1))
+
+
 def _sigmoid(v):
     """1 / (1 + exp(-v)) without overflow."""
     e = np.exp(-np.abs(v))
@@ -107,18 +112,38 @@ def _sigmoid(v):
 
 
 def _normal_cdf(x):
-    """Phi(x) = erfc(-x / sqrt(2)) / 2.  math.erfc takes a float; the error of
-    rounding t = -x / sqrt(2) to one, which erfc magnifies by 2 t**2 in the
-    tails, is taken back by a first-order correction computed in x's type."""
-    t = (-x / np.sqrt(x.dtype.type(2))).astype(np.float64)
-    delta = -x / np.sqrt(x.dtype.type(2)) - t
-    erfc = np.frompyfunc(math.erfc, 1, 1)(t).astype(x.dtype)
-    slope = 2 / np.sqrt(x.dtype.type(np.pi)) * np.exp(-(t.astype(x.dtype) ** 2))
-    return (erfc - delta * slope) / 2
+    """Phi(x) = erfc(-x / sqrt(2)) / 2 to x's precision.  For |x| < 3, the
+    Taylor series of erf in x's type (Phi + x phi cancels near the zero of
+    GELU's derivative, so float64's erf would not do for a long double x);
+    beyond, math.erfc of t = -x / sqrt(2) rounded to a float, the error of
+    that rounding, which erfc magnifies by 2 t**2, taken back by a
+    first-order correction in x's type."""
+    sqrt2 = np.sqrt(x.dtype.type(2))
+    z = np.where(np.abs(x) < 3, x, 0) / sqrt2
+    term, series = z.copy(), z.copy()
+    for n in range(1, 80):
+        term = term * -(z * z) / n
+        series = series + term / (2 * n + 1)
+    small = (1 + 2 / np.sqrt(_pi(x.dtype)) * series) / 2
+    t = (-x / sqrt2).astype(np.float64)
+    delta = -x / sqrt2 - t
+    erfc = np.asarray(np.frompyfunc(math.erfc, 1, 1)(t), np.float64).astype(x.dtype)
+    slope = 2 / np.sqrt(_pi(x.dtype)) * np.exp(-(t.astype(x.dtype) ** 2))
+    return np.where(np.abs(x) < 3, small, (erfc - delta * slope) / 2)
 
 
 def _normal_pdf(x):
-    return np.exp(-x * x / 2) / np.sqrt(2 * x.dtype.type(np.pi))
+    return np.exp(-x * x / 2) / np.sqrt(2 * _pi(x.dtype))
+
+
+def _gradient(dy, slope, x, dtype, tail_sign=1):
+    """dy * slope in the result dtype.  The float64 kernels keep the slope's
+    sign below float64's range: an infinite dy gives an infinity wherever x
+    is finite, and NaN only at x = -inf, where the slope is 0.  (float16 and
+    float32 compute the slope in float64, where it underflows to 0.)  The
+    slope's sign in the negative tail is tail_sign."""
+    tiny = np.isinf(dy) & (slope == 0) & np.isfinite(x) & (dtype == np.float64)
+    return np.where(tiny, dy * tail_sign, dy * slope).astype(dtype)
 
 
 def _finish(value, x, dtype, at_minus_inf, at_plus_inf=None):
@@ -140,7 +165,7 @@ def elu_backward(dy, x, alpha):
     with np.errstate(all="ignore"):
         (dyw, xw), dtype = _smooth_inputs(dy, x)
         a = _parameter(alpha, dtype)
-        return np.where(xw > 0, dyw, dyw * (a * np.exp(xw))).astype(dtype)
+        return _gradient(dyw, np.where(xw > 0, 1, a * np.exp(xw)), xw, dtype)
 
 
 def selu(x):
@@ -154,7 +179,7 @@ def selu_backward(dy, x):
     with np.errstate(all="ignore"):
         (dyw, xw), dtype = _smooth_inputs(dy, x)
         scale, alpha = xw.dtype.type(SELU_SCALE), xw.dtype.type(SELU_ALPHA)
-        return (dyw * scale * np.where(xw > 0, 1, alpha * np.exp(xw))).astype(dtype)
+        return _gradient(dyw, scale * np.where(xw > 0, 1, alpha * np.exp(xw)), xw, dtype)
 
 
 def gelu(x):
@@ -167,13 +192,13 @@ def gelu_backward(dy, x):
     with np.errstate(all="ignore"):
         (dyw, xw), dtype = _smooth_inputs(dy, x)
         slope = _finish(_normal_cdf(xw) + xw * _normal_pdf(xw), xw, xw.dtype, 0.0, 1.0)
-        return (dyw * slope).astype(dtype)
+        return _gradient(dyw, slope, xw, dtype, tail_sign=-1)
 
 
 def _gelu_tanh_parts(x):
     """sigmoid(2 u) (= (1 + tanh(u)) / 2) and du/dx."""
-    c = np.sqrt(2 / x.dtype.type(np.pi))
-    k = x.dtype.type(GELU_TANH_COEFFICIENT)
+    c = np.sqrt(2 / _pi(x.dtype))
+    k = x.dtype.type(GELU_TANH_COEFFICIENT)     # the decimal, to x's precision
     u = c * (x + k * x ** 3)
     return _sigmoid(2 * u), c * (1 + 3 * k * x * x)
 
@@ -190,7 +215,7 @@ def gelu_tanh_backward(dy, x):
         (dyw, xw), dtype = _smooth_inputs(dy, x)
         s, du = _gelu_tanh_parts(xw)
         slope = _finish(s + 2 * xw * s * (1 - s) * du, xw, xw.dtype, 0.0, 1.0)
-        return (dyw * slope).astype(dtype)
+        return _gradient(dyw, slope, xw, dtype, tail_sign=-1)
 
 
 def silu(x):
@@ -204,7 +229,7 @@ def silu_backward(dy, x):
         (dyw, xw), dtype = _smooth_inputs(dy, x)
         s = _sigmoid(xw)
         slope = _finish(s * (1 + xw * (1 - s)), xw, xw.dtype, 0.0, 1.0)
-        return (dyw * slope).astype(dtype)
+        return _gradient(dyw, slope, xw, dtype, tail_sign=-1)
 
 
 def softplus(x):
@@ -216,7 +241,7 @@ def softplus(x):
 def softplus_backward(dy, x):
     with np.errstate(all="ignore"):
         (dyw, xw), dtype = _smooth_inputs(dy, x)
-        return (dyw * _sigmoid(xw)).astype(dtype)
+        return _gradient(dyw, _sigmoid(xw), xw, dtype)
 
 
 # ---------------------------------------------------------------------------

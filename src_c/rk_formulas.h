@@ -1,6 +1,7 @@
 /*
  * The contract's formulas (DESIGN.md section 1), written once for every
- * dtype and kernel.  Arguments are plain variables of the compute type.
+ * dtype and kernel; the smooth activations' are in rk_smooth.h.  Arguments
+ * are plain variables of the compute type.
  *
  * A NaN x must give NaN in forward and backward, yet `NaN > 0` is false:
  * relu's `x <= 0` test is false for NaN too, so it returns x.  relu's
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "rk_dtypes.h"
+#include "rk_smooth.h"
 
 /*
  * Products arrive computed: both sides of every select are evaluated

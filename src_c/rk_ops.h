@@ -25,7 +25,19 @@
     RK_OP(relu,                 1, 0, rectifier, own)               \
     RK_OP(relu_backward,        2, 0, rectifier, convert)           \
     RK_OP(leaky_relu,           1, 1, rectifier, own)               \
-    RK_OP(leaky_relu_backward,  2, 1, rectifier, convert)
+    RK_OP(leaky_relu_backward,  2, 1, rectifier, convert)           \
+    RK_OP(elu,                  1, 1, smooth,    convert)           \
+    RK_OP(elu_backward,         2, 1, smooth,    convert)           \
+    RK_OP(selu,                 1, 0, smooth,    convert)           \
+    RK_OP(selu_backward,        2, 0, smooth,    convert)           \
+    RK_OP(gelu,                 1, 0, smooth,    convert)           \
+    RK_OP(gelu_backward,        2, 0, smooth,    convert)           \
+    RK_OP(gelu_tanh,            1, 0, smooth,    convert)           \
+    RK_OP(gelu_tanh_backward,   2, 0, smooth,    convert)           \
+    RK_OP(silu,                 1, 0, smooth,    convert)           \
+    RK_OP(silu_backward,        2, 0, smooth,    convert)           \
+    RK_OP(softplus,             1, 0, smooth,    convert)           \
+    RK_OP(softplus_backward,    2, 0, smooth,    convert)
 
 /* RK_OP_relu ...: an op's row in the kernel table and in the ufuncs */
 #define RK_OP_ENUM(name, inputs, params, family, half) RK_OP_##name,

@@ -143,18 +143,43 @@ def op_id(op, params=()):
 # The smooth family against its twin, in ULPs of the result dtype: room
 # above the accuracy targets (2 forward, 4 backward; DESIGN.md 1b) for the
 # twin's own rounding, and float16's one double rounding (through float32).
-SMOOTH_ULPS = {np.dtype(np.float16): 1, np.dtype(np.float32): 4, np.dtype(np.float64): 8}
+# float64's twins compute in long double: where that is float64 itself
+# (MSVC, macOS arm64) they are only as good as a textbook formula.
+SMOOTH_ULPS = {np.dtype(np.float16): 1, np.dtype(np.float32): 4,
+               np.dtype(np.float64): 8 if np.finfo(np.longdouble).nmant > 52 else 256}
 
 
-def assert_matches_twin(op, actual, expected):
+# The gradients whose value crosses zero (near x = -0.75 for the GELU forms,
+# -1.28 for SiLU): for -2 <= x <= 0 an error is measured against
+# ulp(2**-10 * |dy|) at least, as the accuracy contract says (DESIGN.md 1b).
+GRADIENT_ZERO = frozenset({"gelu_backward", "gelu_tanh_backward", "silu_backward"})
+
+
+def _gradient_floor(op, dtype, inputs):
+    """The smallest unit of error at each element, or None."""
+    if op.name not in GRADIENT_ZERO or len(inputs) != 2:
+        return None
+    dy, x = (np.asarray(a, np.float64) for a in inputs)
+    with np.errstate(all="ignore"):
+        floor = np.spacing((np.abs(dy) * 2.0**-10).astype(dtype)).astype(np.float64)
+    return np.where((x >= -2) & (x <= 0), floor, 0.0)
+
+
+def assert_matches_twin(op, actual, expected, inputs=()):
     """A registry op's result against its twin's: bit for bit for the
     rectifiers (selects and one product), within SMOOTH_ULPS for the smooth
-    family."""
+    family.  ``inputs`` (the op's positional inputs) let a gradient near its
+    zero be measured as the contract measures it; the sign of a gradient's
+    zero, which underflow decides, is not compared."""
     if op.family == "rectifier":
         assert_same(actual, expected)
     elif op.family == "smooth":
         actual = np.asarray(actual)
-        assert_within_ulps(actual, expected, SMOOTH_ULPS[actual.dtype])
+        floor = _gradient_floor(op, actual.dtype, inputs)
+        if floor is not None:
+            floor = np.broadcast_to(floor, actual.shape)
+        assert_within_ulps(actual, expected, SMOOTH_ULPS[actual.dtype], floor=floor,
+                           signed_zeros=len(op.inputs) == 1)
     else:
         raise AssertionError(f"{op.name}: no comparison for family {op.family!r}")
 
@@ -173,10 +198,12 @@ def ulps_apart(actual, expected):
                     mag_a + mag_e)
 
 
-def assert_within_ulps(actual, expected, ulps):
+def assert_within_ulps(actual, expected, ulps, floor=None, signed_zeros=True):
     """Equal shape and dtype, NaN at the same places, the same infinities,
-    the expected zeros with their sign; every other value within ``ulps``
-    ULPs of the expected one (an actual zero counts its distance)."""
+    zeros where both are zero with the same sign (if signed_zeros); every
+    other value within ``ulps`` ULPs of the expected one (across zero, the
+    distance of the bit patterns), or within ``ulps * floor`` where a floor
+    is given."""
     actual, expected = np.asarray(actual), np.asarray(expected)
     assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
@@ -186,12 +213,19 @@ def assert_within_ulps(actual, expected, ulps):
     np.testing.assert_array_equal(nan_a, nan_e, err_msg="NaN positions differ")
     inf = np.isinf(actual) | np.isinf(expected)
     np.testing.assert_array_equal(actual[inf], expected[inf], err_msg="infinities differ")
-    zero = expected == 0
-    np.testing.assert_array_equal(_bits(actual[zero]), _bits(expected[zero]),
-                                  err_msg="zeros differ (sign included)")
-    rest = ~(nan_e | inf | zero)
+    # zeros keep their sign; a tiny result beside a zero counts its distance
+    both_zero = (expected == 0) & (actual == 0)
+    if signed_zeros:
+        np.testing.assert_array_equal(np.signbit(actual[both_zero]),
+                                      np.signbit(expected[both_zero]),
+                                      err_msg="zeros differ in sign")
+    rest = ~(nan_e | inf | both_zero)
     apart = ulps_apart(actual[rest], expected[rest])
-    bad = np.flatnonzero(apart > ulps)
+    within = apart <= ulps
+    if floor is not None:
+        error = np.abs(actual[rest].astype(np.float64) - expected[rest].astype(np.float64))
+        within |= error <= ulps * np.asarray(floor).ravel()[rest]
+    bad = np.flatnonzero(~within)
     if bad.size:
         worst = bad[np.argsort(apart[bad])[::-1][:5]]
         raise AssertionError(

@@ -25,7 +25,7 @@ def test_matches_twin(case, op, params):
     inputs = op_inputs(op, x, dy)
     with np.errstate(all="ignore"):       # the values are checked here, not warnings
         actual = getattr(rk, op.name)(*inputs, *params)
-    assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, *params))
+    assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, *params), inputs)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
@@ -156,7 +156,7 @@ def test_integer_inputs_cast_as_numpy_float_ufuncs(dtype, op):
     inputs, params = op_inputs(op, x, x), op_params(op)[0]
     actual = getattr(rk, op.name)(*inputs, *params)
     assert actual.dtype == np.exp(x[:0]).dtype
-    assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, *params))
+    assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, *params), inputs)
 
 
 @pytest.mark.parametrize("op", BACKWARD, ids=op_id)
@@ -167,7 +167,7 @@ def test_backward_dtype_is_result_type(dy_dtype, x_dtype, op):
     params = op_params(op)[0]
     actual = getattr(rk, op.name)(dy, x, *params)
     assert actual.dtype == np.result_type(dy, x)
-    assert_matches_twin(op, actual, getattr(ref, op.name)(dy, x, *params))
+    assert_matches_twin(op, actual, getattr(ref, op.name)(dy, x, *params), (dy, x))
 
 
 @pytest.mark.parametrize("op", WITH_PARAMS, ids=op_id)
@@ -180,7 +180,7 @@ def test_alpha_never_changes_the_result_dtype(x_dtype, alpha_dtype, op):
     with np.errstate(all="ignore"):
         actual = getattr(rk, op.name)(*inputs, alpha)
     assert actual.dtype == x_dtype
-    assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, alpha))
+    assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, alpha), inputs)
 
 
 FLOAT16_ALPHAS = (1.0, 0.1, 1 / 3, 1e-3, 7.77, -1.0)
@@ -198,7 +198,7 @@ def test_every_float16_value(op, params):
         inputs = op_inputs(op, a, a[::-1])
         with np.errstate(all="ignore"):
             actual = getattr(rk, op.name)(*inputs, *params)
-        assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, *params))
+        assert_matches_twin(op, actual, getattr(ref, op.name)(*inputs, *params), inputs)
 
 
 def test_float16_alpha_is_applied_in_float32():

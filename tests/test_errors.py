@@ -650,7 +650,8 @@ def _assert_result(func, actual, expected, args, kwargs):
     family is compared (assert_matches_twin), and dalpha, summed in the
     kernel's order, within rounding of the twin's ``np.sum``."""
     if func in UFUNC_OPS:
-        assert_matches_twin(UFUNC_OPS[func], actual, expected)
+        op = UFUNC_OPS[func]
+        assert_matches_twin(op, actual, expected, args[:len(op.inputs)])
         return
     if not isinstance(expected, tuple):
         assert_same(actual, expected)

@@ -44,7 +44,7 @@ def test_elementwise_ops(op, x, data):
     with np.errstate(all="ignore"):
         actual = getattr(rk, op.name)(*inputs, *params)
         expected = getattr(ref, op.name)(*inputs, *params)
-    assert_matches_twin(op, actual, expected)
+    assert_matches_twin(op, actual, expected, inputs)
 
 
 @given(activations(min_dims=1), st.data())

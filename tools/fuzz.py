@@ -492,7 +492,8 @@ def check(call):
             assert got is outs[n], "the result is not the out given"
         got = got.astype(got.dtype.newbyteorder("="))                   # out may be swapped
         if call.op in OPS:
-            assert_matches_twin(OPS[call.op], got, expected)
+            op = OPS[call.op]
+            assert_matches_twin(op, got, expected, call.twin_args[:len(op.inputs)])
         else:
             assert_same(got, expected)
     out_ids = {id(o) for o in outs if o is not None}
