@@ -136,13 +136,14 @@ def _normal_pdf(x):
     return np.exp(-x * x / 2) / np.sqrt(2 * _pi(x.dtype))
 
 
-def _gradient(dy, slope, x, dtype, tail_sign=1):
+def _gradient(dy, slope, x, dtype, tail_sign=1, exact_zero=False):
     """dy * slope in the result dtype.  The float64 kernels keep the slope's
     sign below float64's range: an infinite dy gives an infinity wherever x
     is finite, and NaN only at x = -inf, where the slope is 0.  (float16 and
     float32 compute the slope in float64, where it underflows to 0.)  The
-    slope's sign in the negative tail is tail_sign."""
-    tiny = np.isinf(dy) & (slope == 0) & np.isfinite(x) & (dtype == np.float64)
+    slope's sign in the negative tail is tail_sign; exact_zero marks slopes
+    that are 0 without underflow (ELU's alpha = 0)."""
+    tiny = np.isinf(dy) & (slope == 0) & np.isfinite(x) & (dtype == np.float64) & ~exact_zero
     return np.where(tiny, dy * tail_sign, dy * slope).astype(dtype)
 
 
@@ -165,7 +166,8 @@ def elu_backward(dy, x, alpha):
     with np.errstate(all="ignore"):
         (dyw, xw), dtype = _smooth_inputs(dy, x)
         a = _parameter(alpha, dtype)
-        return _gradient(dyw, np.where(xw > 0, 1, a * np.exp(xw)), xw, dtype)
+        return _gradient(dyw, np.where(xw > 0, 1, a * np.exp(xw)), xw, dtype,
+                         tail_sign=np.where(a < 0, -1, 1), exact_zero=(a == 0) & ~(xw > 0))
 
 
 def selu(x):
@@ -267,8 +269,11 @@ def _random_bits(key, counter):
 
 
 def rrelu_key(seed):
-    """The 64-bit key of an integer seed: two words of its SeedSequence."""
-    low, high = np.random.SeedSequence(seed).generate_state(2, np.uint32)
+    """The 64-bit key of an integer seed (or a SeedSequence): two words of
+    its SeedSequence."""
+    if not isinstance(seed, np.random.SeedSequence):
+        seed = np.random.SeedSequence(seed)
+    low, high = seed.generate_state(2, np.uint32)
     return int(low) | int(high) << 32
 
 
@@ -278,7 +283,8 @@ def rrelu_slopes(shape, key, lower, upper, dtype):
     comp = compute_dtype(dtype)
     with np.errstate(over="ignore"):
         if comp == np.float32:
-            u = (_random_bits(key, counter) >> np.uint32(8)).astype(np.float32) * np.float32(2**-24)
+            bits = _random_bits(key, counter) >> np.uint32(8)
+            u = bits.astype(np.float32) * np.float32(2**-24)
         else:
             high = (_random_bits(key, counter) >> np.uint32(11)).astype(np.uint64)
             low = _random_bits((key + _RANDOM_KEY_STEP) % 2**64, counter).astype(np.uint64)

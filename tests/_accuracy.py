@@ -32,11 +32,21 @@ def _mp():
 def _exact_function(name):
     """name's mathematical function of (x, dy, alpha) as mpmath numbers."""
     mp = _mp()
-    scale, selu_alpha = mp.mpf(ref.SELU_SCALE), mp.mpf(ref.SELU_ALPHA)
+    # SELU's constants as the decimals that define them
+    scale = mp.mpf("1.0507009873554804934193349852946")
+    selu_alpha = mp.mpf("1.6732632423543772848170429916717")
     c, k = mp.sqrt(2 / mp.pi), mp.mpf("0.044715")
 
     def sigmoid(v):
         return 1 / (1 + mp.exp(-v))
+
+    def ncdf(x):
+        # mpmath's erfc overflows for huge arguments; its asymptotic series
+        # is exact far beyond float64 there
+        if abs(x) < 1000:
+            return mp.ncdf(x)
+        tail = mp.npdf(x) / abs(x) * (1 - 1 / x**2 + 3 / x**4)
+        return tail if x < 0 else 1 - tail
 
     def gelu_tanh_s(x):
         return sigmoid(2 * c * (x + k * x ** 3))
@@ -46,8 +56,8 @@ def _exact_function(name):
         "elu_backward": lambda x, dy, a: dy if x > 0 else dy * a * mp.exp(x),
         "selu": lambda x, dy, a: scale * (x if x > 0 else selu_alpha * mp.expm1(x)),
         "selu_backward": lambda x, dy, a: dy * scale * (1 if x > 0 else selu_alpha * mp.exp(x)),
-        "gelu": lambda x, dy, a: x * mp.ncdf(x),
-        "gelu_backward": lambda x, dy, a: dy * (mp.ncdf(x) + x * mp.npdf(x)),
+        "gelu": lambda x, dy, a: x * ncdf(x),
+        "gelu_backward": lambda x, dy, a: dy * (ncdf(x) + x * mp.npdf(x)),
         "gelu_tanh": lambda x, dy, a: x * gelu_tanh_s(x),
         "gelu_tanh_backward": lambda x, dy, a: dy * (
             gelu_tanh_s(x) + 2 * x * gelu_tanh_s(x) * (1 - gelu_tanh_s(x))
@@ -58,6 +68,14 @@ def _exact_function(name):
         "softplus_backward": lambda x, dy, a: dy * sigmoid(x),
     }
     return functions[name]
+
+
+def _to_float(v):
+    """An mpmath number as the nearest float, infinite beyond the largest."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
 
 
 def exact_float64(name, x, dy, alpha=ALPHA):
@@ -92,22 +110,28 @@ def _unit(name, dtype, exact, x, dy):
 
 
 def ulp_errors(row, x, dy, alpha=ALPHA):
-    """The kernel's error at each point, in ULP, and the points where the
-    result or the exact value is not finite but the two differ (those count
-    as infinitely wrong)."""
+    """The kernel's error at each point, in ULP; where the result or the
+    exact value is not finite and the two differ, infinitely wrong."""
+    with np.errstate(all="ignore"):
+        return _ulp_errors(row, x, dy, alpha)
+
+
+def _ulp_errors(row, x, dy, alpha):
     dtype = x.dtype
     got, wide = _call(row, x, dy, alpha)
     if dtype == np.float64:
         mp = _mp()
         exact = exact_float64(row.name, x, dy, alpha)
-        exact_float = np.array([float(v) for v in exact])
-        error = np.array([float(abs(mp.mpf(float(g)) - e)) if np.isfinite(g) else np.inf
+        exact_float = np.array([_to_float(v) for v in exact])
+        error = np.array([_to_float(abs(mp.mpf(float(g)) - e)) if np.isfinite(g) else np.inf
                           for g, e in zip(got, exact)])
     else:
         exact_float = wide
         error = np.abs(got.astype(np.float64) - wide)
-    finite = np.isfinite(exact_float)
-    same_special = ~finite & (got.astype(np.float64) == exact_float)
+    # an exact value beyond the largest float must round to the same infinity
+    exact_rounded = exact_float.astype(dtype)
+    finite = np.isfinite(exact_rounded)
+    same_special = ~finite & (got == exact_rounded)
     error = np.where(same_special, 0.0, np.where(finite, error, np.inf))
     unit = _unit(row.name, dtype, np.where(finite, exact_float, 0.0), x.astype(np.float64),
                  dy.astype(np.float64))
@@ -123,7 +147,8 @@ def float16_mismatches(row, dy_value=1.0, alpha=ALPHA):
     x = x[~np.isnan(x)]
     dy = np.full_like(x, dy_value)
     got, wide = _call(row, x, dy, alpha)
-    want = wide.astype(np.float16)
+    with np.errstate(over="ignore"):
+        want = wide.astype(np.float16)
     differ = ~((got == want) | (np.isnan(got) & np.isnan(want))
                | ((got == 0) & (want == 0) & (np.signbit(got) == np.signbit(want))))
     exact = wide[differ]
@@ -166,8 +191,9 @@ def edges(dtype):
               float(info.max), -float(info.max), 1e-30, -1e-30]
     points += list(np.linspace(-40, 40, 801))
     x = np.array(points, np.float64).astype(dtype)
-    return np.concatenate([x, np.nextafter(x, np.inf).astype(dtype),
-                           np.nextafter(x, -np.inf).astype(dtype)])
+    with np.errstate(over="ignore"):
+        x = np.concatenate([x, np.nextafter(x, np.inf), np.nextafter(x, -np.inf)])
+    return x[np.isfinite(x)]
 
 
 def gradients(x, seed=1):

@@ -84,6 +84,7 @@ CAST = ("bool", "int8", "uint8", "int32", "int64")             # accepted, cast
 OPS = {op.name: op for op in ELEMENTWISE}                    # the registry's rows
 UFUNCS = tuple(OPS)
 FUSED = ("prelu", "prelu_backward", "maxout", "maxout_backward")
+RANDOM = ("rrelu", "rrelu_backward")                        # keyed by seed, no axis
 INDEX_DTYPES = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
 EDGES = (0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 5e-324, 1e-40, 6e-8,
          65504.0, 3.4e38, 1.7e308)
@@ -110,12 +111,15 @@ MUTATIONS = {
     "out read-only": ValueError,
     "out wrong dtype": TypeError,
     "out wrong shape": ValueError,
+    "bounds reversed": ValueError,
+    "seed negative": ValueError,
+    "seed missing": TypeError,
 }
 APPLIES = {
-    "complex input": set(UFUNCS) | set(FUSED),
-    "object input": set(UFUNCS) | set(FUSED),
-    "string input": set(UFUNCS) | set(FUSED),
-    "non-array input": set(UFUNCS) | set(FUSED),
+    "complex input": set(UFUNCS) | set(FUSED) | set(RANDOM),
+    "object input": set(UFUNCS) | set(FUSED) | set(RANDOM),
+    "string input": set(UFUNCS) | set(FUSED) | set(RANDOM),
+    "non-array input": set(UFUNCS) | set(FUSED) | set(RANDOM),
     "complex alpha": {name for name, op in OPS.items() if op.params}
                      | {"prelu", "prelu_backward"},
     "axis out of range": set(FUSED),
@@ -128,10 +132,13 @@ APPLIES = {
     "k huge": {"maxout"},
     "idx out of range": {"maxout_backward"},
     "idx not integer": {"maxout_backward"},
-    "shapes differ": {"prelu_backward", "maxout_backward"},   # ufuncs broadcast
-    "out read-only": set(UFUNCS) | set(FUSED),
-    "out wrong dtype": set(UFUNCS) | set(FUSED),
-    "out wrong shape": set(UFUNCS) | set(FUSED),
+    "shapes differ": {"prelu_backward", "maxout_backward", "rrelu_backward"},  # ufuncs broadcast
+    "out read-only": set(UFUNCS) | set(FUSED) | set(RANDOM),
+    "out wrong dtype": set(UFUNCS) | set(FUSED) | set(RANDOM),
+    "out wrong shape": set(UFUNCS) | set(FUSED) | set(RANDOM),
+    "bounds reversed": set(RANDOM),
+    "seed negative": set(RANDOM),
+    "seed missing": {"rrelu_backward"},
 }
 
 ops_tried = collections.Counter()          # calls per op
@@ -232,7 +239,7 @@ class Call:
 @st.composite
 def calls(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**63)))
-    op = draw(st.sampled_from(UFUNCS + FUSED))
+    op = draw(st.sampled_from(UFUNCS + FUSED + RANDOM))
     mutation = draw(st.sampled_from([None] * 30 + sorted(m for m in MUTATIONS
                                                          if op in APPLIES[m])))
     size_class = draw(st.sampled_from(["small", "medium", "large"]))
@@ -256,7 +263,7 @@ def calls(draw):
     x = _in_layout(rng, _values(rng, shape, dtype), layout())
     dy_dtype = draw(st.sampled_from((dtype,) * 3 + FLOATS))
 
-    if op in ("prelu", "maxout") or (op in OPS and OPS[op].inputs == ("x",)):
+    if op in ("prelu", "maxout", "rrelu") or (op in OPS and OPS[op].inputs == ("x",)):
         args = [x]
     elif op == "maxout_backward":
         k = int(rng.choice([1, 2, 3, 4, 7, 300]))
@@ -275,8 +282,11 @@ def calls(draw):
         args = [_in_layout(rng, _values(rng, dy_shape, dy_dtype), layout()), x]
 
     if op in OPS:
-        for _ in OPS[op].params:                 # alpha, in the forms a user gives it
-            args.append(draw(st.sampled_from([0.01, -1.0, 0.0, np.nan, np.inf, 2.5,
+        # alpha, in the forms a user gives it; an infinite ELU alpha times an
+        # exponential below float64's range has no specified result
+        infinite = [np.inf] if OPS[op].family == "rectifier" else []
+        for _ in OPS[op].params:
+            args.append(draw(st.sampled_from([0.01, -1.0, 0.0, np.nan, 2.5, *infinite,
                                               np.float16(0.3), np.array(0.2, np.float32)])))
     if op in ("prelu", "prelu_backward"):
         channels = shape[axis] if shape else 1
@@ -288,6 +298,14 @@ def calls(draw):
         args.append(k)
     if op in FUSED:
         kwargs["axis"] = twin_kwargs["axis"] = axis
+    if op in RANDOM:                     # the slopes' range, the key, the mode
+        lower = draw(st.sampled_from([0.0, 1 / 8, 0.25, -1.0]))
+        upper = lower + draw(st.sampled_from([0.0, 1 / 5, 1.0, 3.0]))
+        # spoiled calls in training: in evaluation the ops are leaky_relu's ufuncs
+        training = mutation is not None or draw(st.sampled_from([True, True, True, False]))
+        kwargs.update(lower=lower, upper=upper, seed=int(rng.integers(0, 2**63)),
+                      training=training)
+        twin_kwargs.update(kwargs)
 
     args, kwargs = _mutate(rng, op, args, kwargs, mutation)
     twin_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
@@ -347,6 +365,13 @@ def _mutate(rng, op, args, kwargs, mutation):
         args[1] = idx
     elif mutation == "idx not integer":
         args[1] = np.asarray(args[1]).astype(["float64", "bool"][rng.integers(2)])
+    elif mutation == "bounds reversed":
+        kwargs["lower"], kwargs["upper"] = 0.5, 0.25
+    elif mutation == "seed negative":
+        kwargs["seed"], kwargs["training"] = -1, True
+    elif mutation == "seed missing":
+        kwargs.pop("seed")
+        kwargs["training"] = True
     elif mutation == "shapes differ":
         a = np.asarray(args[0])
         args[0] = np.ones(a.shape + (2,), a.dtype if a.dtype.kind == "f" else np.float64)
@@ -355,7 +380,7 @@ def _mutate(rng, op, args, kwargs, mutation):
 
 def _result_shapes(op, args, kwargs):
     """The shapes and dtypes of a valid call's results (out's, in order)."""
-    if op in UFUNCS or op in ("prelu", "prelu_backward"):
+    if op in UFUNCS or op in ("prelu", "prelu_backward") or op in RANDOM:
         inputs = len(OPS[op].inputs) if op in OPS else 1 + op.endswith("backward")
         arrays = [np.asarray(a) for a in args[:inputs]]
         return [(np.broadcast_shapes(*(a.shape for a in arrays)), ref.result_dtype(*arrays))]
@@ -465,7 +490,7 @@ def check(call):
         try:
             op(*call.args, **call.kwargs)
         except expected as exc:
-            if call.op in FUSED and not isinstance(exc, AxisError) \
+            if call.op in FUSED + RANDOM and not isinstance(exc, AxisError) \
                     and not str(exc).startswith(call.op):
                 raise AssertionError(f"message does not name {call.op}: {exc}") from exc
             outcomes[type(exc).__name__] += 1
