@@ -194,6 +194,11 @@ cdef extern from *:
         return has_alpha ? with_alpha[nin - 2][i] : plain[nin - 1][i];
     }
 
+    /*
+     * Type resolution: the output dtype is the activations' dtype (the
+     * result type of x, or of dy and x), whatever the dtype of alpha.  An
+     * explicit dtype= or signature= goes to NumPy's default resolver.
+     */
     static int
     rk_resolve(PyUFuncObject *ufunc, NPY_CASTING casting,
                PyArrayObject **operands, PyObject *type_tup,
