@@ -42,6 +42,13 @@ def _params():
                                            id=f"{case.op}-{dtype}-{size}-{layout}-{impl}")
 
 
+def test_every_op_is_benchmarked():
+    import rectkern as rk
+    ops = {name for name in rk.__all__ if callable(getattr(rk, name))} - {"config", "show_config"}
+    benchmarked = {case.op.split()[0] for case in cases(np.float32, (1, 8, 2, 2))}
+    assert ops <= benchmarked, ops - benchmarked
+
+
 @pytest.mark.parametrize("dtype, size, layout, op, impl", list(_params()))
 def test_op(benchmark, dtype, size, layout, op, impl):
     case = _cases(dtype, size, layout)[op]

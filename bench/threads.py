@@ -47,6 +47,8 @@ def _calls(seed):
         "prelu_backward": lambda: rk.prelu_backward(dy, x, alpha, out=out),
         "maxout": lambda: rk.maxout(x, 4, out=(y, idx)),
         "maxout_backward": lambda: rk.maxout_backward(dy_groups, idx, 4, out=out),
+        "rrelu": lambda: rk.rrelu(x, seed=1, out=out),
+        "rrelu_backward": lambda: rk.rrelu_backward(dy, x, seed=1, out=out),
     }
 
 

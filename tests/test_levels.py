@@ -45,6 +45,7 @@ with np.errstate(all="ignore"):
             for params in op_params(op):
                 add(getattr(rk, op.name)(*op_inputs(op, x, dy), *params))
         add(rk.prelu(x, alpha, axis=axis), *rk.prelu_backward(dy, x, alpha, axis=axis))
+        add(rk.rrelu(x, seed=5), rk.rrelu_backward(dy, x, 0.0, 1.0, seed=5))
         for k in (1, 2, 4):
             if shape[axis] % k == 0:
                 y, idx = rk.maxout(x, k, axis=axis)
@@ -107,7 +108,7 @@ def test_show_config_names_the_level_and_every_op():
     text = buffer.getvalue()
     assert f"level in use: {_ext.LEVEL}" in text
     names = [op.name for op in _ext.ELEMENTWISE] + ["prelu_backward", "maxout_backward",
-                                                     "optim.Adam"]
+                                                     "rrelu_backward", "optim.Adam"]
     for name in names:                                   # a line of its own
         assert re.search(rf"^ +{re.escape(name)} ", text, re.M), name
     assert set(rk.config()["build_flags"]) == set(_ext.LEVELS)

@@ -25,6 +25,9 @@ CALLS = {
     "maxout_backward": lambda: rk.maxout_backward(Y, IDX, 2),
     "failing_maxout_backward": lambda: rk.maxout_backward(Y, IDX + 5, 2),
     "failing_prelu": lambda: rk.prelu(X, ALPHA[:2]),
+    "rrelu": lambda: rk.rrelu(X, seed=3),
+    "rrelu_backward": lambda: rk.rrelu_backward(DY, X, seed=3),
+    "failing_rrelu_backward": lambda: rk.rrelu_backward(DY, X[:1], seed=3),
 }
 INPUTS = (X, DY, ALPHA, Y, IDX)
 
@@ -133,6 +136,8 @@ ALLOCATING_CALLS = {
     "maxout": (lambda x, dy: rk.maxout(x, 2), lambda x: x.nbytes // 2 + x.size // 2),
     "maxout_backward": (lambda x, dy: rk.maxout_backward(dy[:, :8], IDX_OF[x.dtype], 2),
                         lambda x: x.nbytes),
+    "rrelu": (lambda x, dy: rk.rrelu(x, seed=3), lambda x: x.nbytes),
+    "rrelu_backward": (lambda x, dy: rk.rrelu_backward(dy, x, seed=3), lambda x: x.nbytes),
 }
 
 

@@ -26,6 +26,8 @@ def _calls(dtype):
         "prelu_backward_nhwc": lambda: list(rk.prelu_backward(dy, x, alpha[:9], axis=-1)),
         "maxout": lambda: list(rk.maxout(x, 4)),
         "maxout_backward": lambda: [rk.maxout_backward(dy_groups, idx, 4)],
+        "rrelu": lambda: [rk.rrelu(x, seed=3)],
+        "rrelu_backward": lambda: [rk.rrelu_backward(dy, x, seed=3)],
     }
 
 
@@ -71,11 +73,14 @@ def big_calls():
         "prelu_backward": lambda: rk.prelu_backward(dy, x, alpha),
         "maxout": lambda: rk.maxout(x, 4),
         "maxout_backward": lambda: rk.maxout_backward(dy_groups, idx, 4),
+        "rrelu": lambda: rk.rrelu(x, seed=3),
+        "rrelu_backward": lambda: rk.rrelu_backward(dy, x, seed=3),
     }
 
 
 @pytest.mark.parametrize("name", [op.name for op in ELEMENTWISE]
-                         + ["prelu", "prelu_backward", "maxout", "maxout_backward"])
+                         + ["prelu", "prelu_backward", "maxout", "maxout_backward",
+                            "rrelu", "rrelu_backward"])
 def test_kernels_release_the_gil(big_calls, name):
     call = big_calls[name]
     call()                                # first touch of the output pages
