@@ -9,7 +9,6 @@ class ElementwiseOp:
     inputs: tuple[str, ...]
     params: tuple[str, ...]
     family: str
-    half: str
 
 ELEMENTWISE: tuple[ElementwiseOp, ...]
 

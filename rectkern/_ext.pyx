@@ -269,11 +269,11 @@ cdef extern from *:
 
     /* The registry's rows (rk_ops.h), as data. */
     typedef struct {
-        const char *name, *family, *half;
+        const char *name, *family;
         int inputs, params;
     } rk_op_row;
     #define RK_OP_ROW(name, inputs, params, family, half) \
-        {#name, #family, #half, inputs, params},
+        {#name, #family, inputs, params},
     static const rk_op_row rk_op_rows[RK_NUM_ELEMENTWISE] = {
         RK_ELEMENTWISE_OPS(RK_OP_ROW)
     };
@@ -315,7 +315,6 @@ cdef extern from *:
     ctypedef struct rk_op_row:
         const char *name
         const char *family
-        const char *half
         int inputs, params
     const rk_op_row rk_op_rows[]
     int RK_NUM_ELEMENTWISE
@@ -340,10 +339,10 @@ _doc_bytes = {name: doc.encode() for name, doc in _ufunc_docs.DOCS.items()}
 class ElementwiseOp:
     """A row of the registry of elementwise ops (src_c/rk_ops.h)."""
 
-    __slots__ = ("name", "inputs", "params", "family", "half")
+    __slots__ = ("name", "inputs", "params", "family")
 
-    def __init__(self, name, inputs, params, family, half):
-        self.name, self.family, self.half = name, family, half
+    def __init__(self, name, inputs, params, family):
+        self.name, self.family = name, family
         self.inputs = ("x",) if inputs == 1 else ("dy", "x")
         self.params = ("alpha",) if params else ()
 
@@ -354,7 +353,7 @@ class ElementwiseOp:
 
 ELEMENTWISE = tuple(
     ElementwiseOp(rk_op_rows[i].name.decode(), rk_op_rows[i].inputs, rk_op_rows[i].params,
-                  rk_op_rows[i].family.decode(), rk_op_rows[i].half.decode())
+                  rk_op_rows[i].family.decode())
     for i in range(RK_NUM_ELEMENTWISE))
 for _i, _op in enumerate(ELEMENTWISE):
     globals()[_op.name] = rk_make_ufunc(_i, _doc_bytes[_op.name], kernels)

@@ -78,6 +78,20 @@ RK_INLINE float rk_bits_float(uint32_t u)
     return f;
 }
 
+RK_INLINE uint64_t rk_double_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+RK_INLINE double rk_bits_double(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
 /*
  * binary16 <-> binary32 in software, for instruction sets without a
  * conversion instruction.  Both are branch-free (every case computed, one

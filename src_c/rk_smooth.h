@@ -33,23 +33,8 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "rk_dtypes.h"
-
-RK_INLINE uint64_t rk_double_bits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-RK_INLINE double rk_bits_double(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
 
 /* ---------------------------------------------------------------- exact steps */
 

