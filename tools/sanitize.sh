@@ -5,9 +5,10 @@
 #
 #   bash tools/sanitize.sh [asan] [pytest arguments ...]
 #       a copy of the source tree built with -fsanitize=address,undefined
-#       (every instruction-set level), the suite run at every level this
-#       CPU runs, the best first; any report stops the run with a non-zero
-#       status
+#       (every instruction-set level); the whole suite at the best level this
+#       CPU runs (its levels test runs every level's kernels too), then the
+#       kernels' own test files at each level below it; any report stops the
+#       run with a non-zero status
 #   bash tools/sanitize.sh fuzz [tools/fuzz.py arguments ...]
 #       the same build, the fuzz harness run against it (at each level)
 #   bash tools/sanitize.sh valgrind [pytest arguments ...]
@@ -22,6 +23,9 @@
 # leak detection is off because the interpreter does not free everything at
 # exit, and PYTHONMALLOC=malloc makes every Python allocation visible to the
 # sanitizers and to valgrind (not hidden in pymalloc's arenas).
+#
+# A build is kept beside its sources and reused while the sources and the
+# flags are the same (a fuzz run after the suite does not build again).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=asan
@@ -50,13 +54,6 @@ print("\n".join(project["build-system"]["requires"]
 fi
 py=$work/venv/bin/python
 
-# A fresh copy of the sources (not the developer's in-place build).
-src=$work/src
-rm -rf "$src"
-mkdir -p "$src"
-(cd "$root" && tar -cf - --exclude='*.so' --exclude='__pycache__' --exclude='rectkern/_ext.c' \
-    setup.py pyproject.toml README.md LICENSE rectkern src_c tests docs tools) | tar -xf - -C "$src"
-
 flags=()
 if [ "$mode" = valgrind ]; then
     flags=(-g)
@@ -66,10 +63,29 @@ else
         flags+=(-shared-libasan)        # the runtime python will preload
     fi
 fi
-echo "== build ($cc ${flags[*]})"
-(cd "$src" && CC=$cc CFLAGS="${flags[*]}" LDFLAGS="${flags[*]}" \
-    "$py" setup.py -q build_ext --inplace >"$work/build.log" 2>&1) \
-    || { cat "$work/build.log"; exit 1; }
+
+# A fresh copy of the sources (not the developer's in-place build), built
+# unless the same sources were built with the same flags last time.
+src=$work/src
+sources() {
+    (cd "$root" && tar -cf - --sort=name --mtime=@0 --owner=0 --group=0 \
+        --exclude='*.so' --exclude='__pycache__' --exclude='rectkern/_ext.c' \
+        --exclude='rectkern/_elementwise.pyi' \
+        setup.py pyproject.toml README.md LICENSE rectkern src_c tests docs tools)
+}
+stamp=$( { sources; echo "$cc ${flags[*]}"; } | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$src/.build-stamp" 2>/dev/null)" = "$stamp" ]; then
+    echo "== build ($cc ${flags[*]}): unchanged sources, kept"
+else
+    rm -rf "$src"
+    mkdir -p "$src"
+    sources | tar -xf - -C "$src"
+    echo "== build ($cc ${flags[*]})"
+    (cd "$src" && CC=$cc CFLAGS="${flags[*]}" LDFLAGS="${flags[*]}" \
+        "$py" setup.py -q build_ext --inplace >"$work/build.log" 2>&1) \
+        || { cat "$work/build.log"; exit 1; }
+    echo "$stamp" >"$src/.build-stamp"
+fi
 
 export PYTHONPATH=$src PYTHONMALLOC=malloc
 cd "$src"
@@ -85,7 +101,15 @@ asan|fuzz)
     # ends the process, which would lose what pytest had captured)
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    # the best level, then each level below it (each has kernels of its own)
+    # the best level, then each level below it (each has kernels of its
+    # own): there, unless test paths were given, the suite's files that
+    # call the kernels on every layout and edge value
+    kernel_tests=(tests/test_elementwise.py tests/test_rrelu.py tests/test_prelu.py
+                  tests/test_maxout.py tests/test_optim.py tests/test_errors.py
+                  tests/test_accuracy.py)
+    for arg in "$@"; do
+        if [ -e "${arg%%::*}" ]; then kernel_tests=(); fi
+    done
     read -r -a below < <(LD_PRELOAD=$runtime "$py" -c \
         'from rectkern import _ext; print(*_ext.LEVELS[:_ext.LEVELS.index(_ext.LEVEL)])')
     for level in best "${below[@]}"; do
@@ -93,8 +117,10 @@ asan|fuzz)
         echo "== $mode, level $level"
         if [ "$mode" = fuzz ]; then
             LD_PRELOAD=$runtime "$py" tools/fuzz.py "$@"
-        else
+        elif [ "$level" = best ]; then
             LD_PRELOAD=$runtime "$py" -m pytest -q -s -p no:cacheprovider "$@"
+        else
+            LD_PRELOAD=$runtime "$py" -m pytest -q -s -p no:cacheprovider "$@" "${kernel_tests[@]}"
         fi
     done
     ;;
