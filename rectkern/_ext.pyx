@@ -272,7 +272,7 @@ cdef extern from *:
         const char *name, *family;
         int inputs, params;
     } rk_op_row;
-    #define RK_OP_ROW(name, inputs, params, family, half) \
+    #define RK_OP_ROW(name, inputs, params, family, half, float32) \
         {#name, #family, inputs, params},
     static const rk_op_row rk_op_rows[RK_NUM_ELEMENTWISE] = {
         RK_ELEMENTWISE_OPS(RK_OP_ROW)

@@ -22,9 +22,11 @@ float16 and float32 activations, as float64 for float64 ones."""
 
 _ACCURACY = """\
 Computed without the C library's math functions, the same bits at every
-instruction-set level; float32 and float16 are evaluated in float64 and
-rounded once (float16 twice: through float32).  The largest errors,
-measured against correctly rounded results, are in the README."""
+instruction-set level.  float16 is evaluated in float64 and rounded
+twice (through float32); float32 too, but for ELU, SELU (both directions)
+and softplus's gradient, evaluated in float32 arithmetic where x >= -87.
+The largest errors, measured against correctly rounded results, are in
+the README."""
 
 
 def _smooth(name, forward, gradient, summary, params="", edges="", example="",

@@ -1,7 +1,7 @@
 /*
  * ufunc inner loops of the elementwise ops (rk_ops.h) for one float dtype
  * (see rk_foreach_float.h): each row of the registry becomes a loop that
- * applies its formula, rk_<op>_32 or rk_<op>_64.
+ * applies its formula, rk_<op>_16, rk_<op>_32 or rk_<op>_64 (RK_WIDTH).
  *
  * A run applies the formula to n elements at given steps; the loop NumPy
  * calls runs it with the contiguous steps as constants where they are, so
@@ -10,13 +10,13 @@
  * run) or its own size (one per element, as PReLU forward broadcasts it).
  * No restrict: NumPy passes out == input for in-place calls.
  *
- * float16 runs the float32 formula: contiguous data goes a vector block at
- * a time (RK_HALF_BLOCK, rk_half.h), converted into a small buffer, run
- * with that constant length and converted back, so that each element is
- * read and written once; strided data and the last partial block go by
- * chunks (RK_HALF_UFUNC_LOOP).  Rows marked `own` have float16 blocks of
- * their own here: relu selects among the stored bits (rk_half_relu), and
- * leaky_relu's blocks are rk_half_leaky_block.
+ * float16 runs its own formulas on floats: contiguous data goes a vector
+ * block at a time (RK_HALF_BLOCK, rk_half.h), converted into a small
+ * buffer, run with that constant length and converted back, so that each
+ * element is read and written once; strided data and the last partial
+ * block go by chunks (RK_HALF_UFUNC_LOOP).  Rows marked `own` have float16
+ * blocks of their own here: relu selects among the stored bits
+ * (rk_half_relu), and leaky_relu's blocks are rk_half_leaky_block.
  */
 #define RK_FN(name) RK_CAT(name, RK_SUF)
 #define RK_FORMULA(op) RK_CAT3(rk, op, RK_WIDTH)
@@ -47,15 +47,21 @@
         RK_RESTORE_FP_FLAGS(fp_flags);                                       \
     }
 
-#if !RK_IS_HALF
-#define RK_ISIZE ((rk_intp)sizeof(RK_STORE_T))
+/* A run's element type: the stored one, or float for float16, whose runs
+ * work on converted blocks and chunks of floats with the float16 formulas */
+#if RK_IS_HALF
+#define RK_RUN_T float
+#else
+#define RK_RUN_T RK_STORE_T
+#endif
+#define RK_ISIZE ((rk_intp)sizeof(RK_RUN_T))
 #define RK_PARAM_SIZE ((rk_intp)sizeof(RK_COMP_T))
-#define RK_GET(p, i, step) RK_LOAD(*RK_CONST_AT(RK_STORE_T, p, (i) * (step)))
-#define RK_PUT(p, i, step, v) (*RK_AT(RK_STORE_T, p, (i) * (step)) = RK_TO_STORE(v))
+#define RK_GET(p, i, step) (*RK_CONST_AT(RK_RUN_T, p, (i) * (step)))
+#define RK_PUT(p, i, step, v) (*RK_AT(RK_RUN_T, p, (i) * (step)) = (v))
 /* the parameter arrives in the compute type: ef->e, ff->f, dd->d */
 #define RK_GET_PARAM(p, i, step) (*RK_CONST_AT(RK_COMP_T, p, (i) * (step)))
 
-#define RK_DEFINE_RUN(op, inputs, params)                                        \
+#define RK_DEFINE_PLAIN_RUN(op, inputs, params, formula)                        \
     RK_INLINE void RK_FN(op##_run)(rk_intp n, const char *in0, rk_intp s0,      \
                                    const char *in1, rk_intp s1,                 \
                                    const char *param, rk_intp sp,               \
@@ -63,11 +69,60 @@
     {                                                                           \
         (void)in1; (void)s1; (void)param; (void)sp;                             \
         for (rk_intp i = 0; i < n; i++) {                                       \
-            const RK_COMP_T value = RK_FORMULA(op) RK_FORMULA_ARGS_##inputs##_##params( \
+            const RK_COMP_T value = formula RK_FORMULA_ARGS_##inputs##_##params( \
                 RK_GET(in0, i, s0), RK_GET(in1, i, s1), RK_GET_PARAM(param, i, sp)); \
             RK_PUT(out, i, so, value);                                          \
         }                                                                       \
     }
+
+#if RK_WIDTH == 32
+/* float32 by the row's float32 column (rk_ops.h).  A checked run computes
+ * a block in float into a buffer, and only where a block has a hard
+ * element does it go over the block again, giving each hard element the
+ * float16 formula's value: an element's result depends on its own inputs
+ * alone.  The inputs are read again before anything is written, since
+ * NumPy passes out == input for in-place calls. */
+#define RK_CHECK_BLOCK 256
+#define RK_ARGS_AT(inputs, params, i)                                           \
+    RK_FORMULA_ARGS_##inputs##_##params(RK_GET(in0, i, s0), RK_GET(in1, i, s1), \
+                                        RK_GET_PARAM(param, i, sp))
+#define RK_DEFINE_RUN_float(op, inputs, params)                                  \
+    RK_DEFINE_PLAIN_RUN(op, inputs, params, rk_##op##_32)
+#define RK_DEFINE_RUN_double(op, inputs, params)                                 \
+    RK_DEFINE_PLAIN_RUN(op, inputs, params, rk_##op##_16)
+#define RK_DEFINE_RUN_checked(op, inputs, params)                                \
+    RK_INLINE void RK_FN(op##_run)(rk_intp n, const char *in0, rk_intp s0,      \
+                                   const char *in1, rk_intp s1,                 \
+                                   const char *param, rk_intp sp,               \
+                                   char *out, rk_intp so)                       \
+    {                                                                           \
+        (void)in1; (void)s1; (void)param; (void)sp;                             \
+        for (rk_intp i0 = 0; i0 < n; i0 += RK_CHECK_BLOCK) {                    \
+            const rk_intp m = n - i0 < RK_CHECK_BLOCK ? n - i0 : RK_CHECK_BLOCK; \
+            float block[RK_CHECK_BLOCK];                                        \
+            int hard = 0;                                                       \
+            for (rk_intp j = 0; j < m; j++) {                                   \
+                block[j] = rk_##op##_32 RK_ARGS_AT(inputs, params, i0 + j);     \
+                hard |= rk_##op##_32_hard RK_ARGS_AT(inputs, params, i0 + j);   \
+            }                                                                   \
+            if (hard) {                                                         \
+                for (rk_intp j = 0; j < m; j++) {                               \
+                    if (rk_##op##_32_hard RK_ARGS_AT(inputs, params, i0 + j)) { \
+                        block[j] = rk_##op##_16 RK_ARGS_AT(inputs, params, i0 + j); \
+                    }                                                           \
+                }                                                               \
+            }                                                                   \
+            for (rk_intp j = 0; j < m; j++) {                                   \
+                RK_PUT(out, i0 + j, so, block[j]);                              \
+            }                                                                   \
+        }                                                                       \
+    }
+#define RK_DEFINE_RUN(op, inputs, params, float32)                               \
+    RK_DEFINE_RUN_##float32(op, inputs, params)
+#else
+#define RK_DEFINE_RUN(op, inputs, params, float32)                               \
+    RK_DEFINE_PLAIN_RUN(op, inputs, params, RK_FORMULA(op))
+#endif
 
 #define RK_DEFINE_LOOP(op, inputs, params)                                       \
     RK_INLINE void RK_FN(op##_loop)(char **args, const rk_intp *dims,           \
@@ -93,22 +148,37 @@
         }                                                                       \
     }
 
-#define RK_RUN(op, inputs, params) RK_FN(op##_loop)(args, dims, steps)
+#define RK_ROW_RUNS(op, inputs, params, family, half, float32)                    \
+    RK_DEFINE_RUN(op, inputs, params, float32)                                  \
+    RK_DEFINE_LOOP(op, inputs, params)
 
-#define RK_ROW_KERNELS(op, inputs, params, family, half)                          \
-    RK_DEFINE_RUN(op, inputs, params)                                           \
-    RK_DEFINE_LOOP(op, inputs, params)                                          \
-    RK_DEFINE_UFUNC_LOOP(op, inputs, params)
+RK_ELEMENTWISE_OPS(RK_ROW_RUNS)
 
-RK_ELEMENTWISE_OPS(RK_ROW_KERNELS)
-
+#undef RK_ROW_RUNS
+#undef RK_RUN_T
 #undef RK_ISIZE
 #undef RK_PARAM_SIZE
 #undef RK_GET
 #undef RK_PUT
 #undef RK_GET_PARAM
+#undef RK_DEFINE_PLAIN_RUN
 #undef RK_DEFINE_RUN
 #undef RK_DEFINE_LOOP
+#if RK_WIDTH == 32
+#undef RK_CHECK_BLOCK
+#undef RK_ARGS_AT
+#undef RK_DEFINE_RUN_float
+#undef RK_DEFINE_RUN_double
+#undef RK_DEFINE_RUN_checked
+#endif
+
+#if !RK_IS_HALF
+#define RK_RUN(op, inputs, params) RK_FN(op##_loop)(args, dims, steps)
+
+#define RK_ROW_KERNELS(op, inputs, params, family, half, float32)                \
+    RK_DEFINE_UFUNC_LOOP(op, inputs, params)
+
+RK_ELEMENTWISE_OPS(RK_ROW_KERNELS)
 #else
 /* Each op##_blocks_f16 does the contiguous blocks of a run and returns how
  * many elements it did (none when the run is not contiguous). */
@@ -173,7 +243,7 @@ RK_INLINE rk_intp leaky_relu_blocks_f16(char **args, const rk_intp *dims,
             if ((inputs) > 1) {                                                 \
                 rk_half_block_to_floats(args[RK_IN1(inputs)] + 2 * i, in1);     \
             }                                                                   \
-            op##_run_f32(RK_HALF_BLOCK, (const char *)in0, 4, (const char *)in1, 4, \
+            op##_run_f16(RK_HALF_BLOCK, (const char *)in0, 4, (const char *)in1, 4, \
                          args[RK_PARAM(inputs)] + i * sp, sp, (char *)out, 4);  \
             rk_floats_to_half_block(out, args[RK_OUT(inputs, params)] + 2 * i); \
         }                                                                       \
@@ -208,10 +278,10 @@ RK_INLINE rk_intp leaky_relu_blocks_f16(char **args, const rk_intp *dims,
             rest_args_[op_] = args[op_] + done_ * steps[op_];                      \
         }                                                                          \
         RK_HALF_UFUNC_LOOP(rest_args_, &rest_, steps, (inputs) + (params),         \
-                           (1u << (inputs)) - 1u, op##_loop_f32);                  \
+                           (1u << (inputs)) - 1u, op##_loop_f16);                  \
     } while (0)
 
-#define RK_ROW_KERNELS(op, inputs, params, family, half)                          \
+#define RK_ROW_KERNELS(op, inputs, params, family, half, float32)                \
     RK_HALF_BLOCKS_##half(op, inputs, params)                                   \
     RK_DEFINE_UFUNC_LOOP(op, inputs, params)
 

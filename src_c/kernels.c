@@ -94,7 +94,8 @@ RK_INLINE void rk_prefetch_lines(const char *p, rk_intp n)
 #define RK_PER_FLOAT(name) { name##_f16, name##_f32, name##_f64 }   /* RK_F16 ... */
 #define RK_PER_INDEX(name, f) \
     { name##_##f##_u8, name##_##f##_u16, name##_##f##_u32, name##_##f##_u64 }
-#define RK_ELEMENTWISE_ROW(name, inputs, params, family, half) RK_PER_FLOAT(rk_##name),
+#define RK_ELEMENTWISE_ROW(name, inputs, params, family, half, float32) \
+    RK_PER_FLOAT(rk_##name),
 #define RK_STR_(x) #x
 #define RK_STR(x) RK_STR_(x)
 

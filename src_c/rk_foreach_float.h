@@ -12,8 +12,7 @@
  *               hold an index beside a value; RK_LANE_MAX its maximum
  *   RK_BITS_T   an unsigned integer as wide as RK_STORE_T, for its bits
  *   RK_SQRT(v)  the correctly rounded square root in RK_COMP_T
- *   RK_WIDTH    the formulas' suffix (rk_ops.h): 32 for float16 and float32,
- *               64 for float64
+ *   RK_WIDTH    the formulas' suffix (rk_ops.h): 16, 32 or 64
  */
 #define RK_SUF f32
 #define RK_WIDTH 32
@@ -44,7 +43,7 @@
 #include "rk_foreach_float_end.h"
 
 #define RK_SUF f16
-#define RK_WIDTH 32
+#define RK_WIDTH 16
 #define RK_IS_HALF 1
 #define RK_STORE_T uint16_t
 #define RK_COMP_T float

@@ -48,7 +48,8 @@
 #define RK_SLOPE_GRAD_TERM(x, x_dy) (isgreaterequal(x, 0) ? 0.0 : (x_dy))
 
 /* The rectifiers' formulas as the elementwise ops call them (rk_ops.h):
- * rk_<op>_32 for float16 and float32, rk_<op>_64 for float64. */
+ * rk_<op>_16 for float16 (on floats), rk_<op>_32 for float32 and
+ * rk_<op>_64 for float64. */
 #define RK_RECTIFIER_FORMULAS(T, width)                                        \
     RK_INLINE T rk_relu_##width(T x) { return RK_RELU(x); }                    \
     RK_INLINE T rk_relu_backward_##width(T dy, T x) { return RK_RELU_GRAD(dy, x); } \
@@ -62,6 +63,7 @@
         const T a_dy = alpha * dy;                                             \
         return RK_LEAKY_GRAD(dy, x, a_dy);                                     \
     }
+RK_RECTIFIER_FORMULAS(float, 16)
 RK_RECTIFIER_FORMULAS(float, 32)
 RK_RECTIFIER_FORMULAS(double, 64)
 #undef RK_RECTIFIER_FORMULAS

@@ -13,11 +13,14 @@
  * clamped first, so that no side computes inf - inf or inf * 0 for a
  * result that is finite or zero.
  *
- * rk_<op>_64 serve float64; rk_<op>_32 serve float32 and float16 (float16
- * values arrive as float and the result is rounded once more).  The _32
- * functions compute in double, where a float's square is exact, with
- * lower-degree approximations (relative error about 2^-29 before the final
- * rounding to float) and no double-double steps.
+ * rk_<op>_64 serve float64; rk_<op>_16 serve float16 (values arrive as
+ * float and the result is rounded once more) and float32 where rk_ops.h
+ * says so.  The _16 functions compute in double, where a float's
+ * square is exact, with lower-degree approximations (relative error about
+ * 2^-29 before the final rounding to float) and no double-double steps.
+ * rk_elu_32 and rk_selu_32 compute in float, twice the lanes of a vector,
+ * and so do ELU's, SELU's and softplus's gradients but in their far tails
+ * (the float32 section, at the end).
  *
  * The _64 functions avoid the cancellations of the textbook forms:
  * 1 + erf, 1 + tanh and 1 + exp become erfc- and sigmoid-style forms
@@ -235,7 +238,7 @@ RK_INLINE double rk_expm1_64(double w)
  * error about 2^-32.  h is clamped to [-709, 709]: below -708.7, k = -1023
  * and the result is exactly 0. */
 /* (expm1(r) - r) / r^2 on |r| <= ln2/2: max error 2^-29.2 */
-RK_INLINE double rk_exp_poly_32(double t)
+RK_INLINE double rk_exp_poly_16(double t)
 {
     double p = 0x1.a17119889c995p-13;
     p = p * t + 0x1.6d2ddeebfe7b3p-10;
@@ -246,7 +249,7 @@ RK_INLINE double rk_exp_poly_32(double t)
     return p;
 }
 
-RK_INLINE double rk_exp_reduce_32(double h, double *r)
+RK_INLINE double rk_exp_reduce_16(double h, double *r)
 {
     double hc = rk_clamp_64(h, -709.0, 709.0);
     double k = rk_round_64(hc * RK_LOG2E);
@@ -255,24 +258,24 @@ RK_INLINE double rk_exp_reduce_32(double h, double *r)
 }
 
 /* expm1(r), keeping the sign of r (also of a zero) */
-RK_INLINE double rk_expm1_red_32(double r)
+RK_INLINE double rk_expm1_red_16(double r)
 {
-    return r * (1.0 + r * rk_exp_poly_32(r));
+    return r * (1.0 + r * rk_exp_poly_16(r));
 }
 
-RK_INLINE double rk_exp_32(double h)
+RK_INLINE double rk_exp_16(double h)
 {
     double r;
-    double k = rk_exp_reduce_32(h, &r);
-    return (1.0 + rk_expm1_red_32(r)) * rk_pow2_64(k);
+    double k = rk_exp_reduce_16(h, &r);
+    return (1.0 + rk_expm1_red_16(r)) * rk_pow2_64(k);
 }
 
 /* expm1(h) for h <= 709 (-1 below -709); keeps the sign of a zero */
-RK_INLINE double rk_expm1_32(double h)
+RK_INLINE double rk_expm1_16(double h)
 {
     double r;
-    double s = rk_pow2_64(rk_exp_reduce_32(h, &r));
-    return -(1.0 - s) + s * rk_expm1_red_32(r);
+    double s = rk_pow2_64(rk_exp_reduce_16(h, &r));
+    return -(1.0 - s) + s * rk_expm1_red_16(r);
 }
 
 /* ---------------------------------------------------------------- log1p */
@@ -292,7 +295,7 @@ RK_INLINE double rk_log_poly_64(double t)
     p = p * t + 0x1.5555555555558p-1;
     return p;
 }
-RK_INLINE double rk_log_poly_32(double t)
+RK_INLINE double rk_log_poly_16(double t)
 {
     double p = 0x1.dc3bfc1fcfcedp-3;
     p = p * t + 0x1.bc6b9b877021cp-3;
@@ -366,8 +369,8 @@ RK_INLINE double rk_log1p_64(double t, double tl)
  *   H, float32, K = 5, a in [0, 14.5]: 2^-33.6; S, float32, K = 4, a in [0, 20]: 2^-30.9
  */
 #define RK_GELU_K_64  6.0
-#define RK_GELU_K_32  5.0
-#define RK_GELU_KS_32 4.0
+#define RK_GELU_K_16  5.0
+#define RK_GELU_KS_16 4.0
 /* H and S from their t^2 term on; c0 and c1 are double-doubles */
 #define RK_GELU_H_C0_HI 0x1.8e010d2b8a0eap-1
 #define RK_GELU_H_C0_LO -0x1.a5626432acd99p-55
@@ -451,7 +454,7 @@ RK_INLINE double rk_gelu_sd_64(double t)
     p = p * t + 0x1.43731fc8dec63p-4;
     return p;
 }
-RK_INLINE double rk_gelu_h_32(double t)
+RK_INLINE double rk_gelu_h_16(double t)
 {
     double p = -0x1.ceca5859e8687p-15;
     p = p * t + -0x1.67ffcfe67f6c4p-15;
@@ -467,7 +470,7 @@ RK_INLINE double rk_gelu_h_32(double t)
     p = p * t + 0x1.89d3abe1d98b3p-1;
     return p;
 }
-RK_INLINE double rk_gelu_s_32(double t)
+RK_INLINE double rk_gelu_s_16(double t)
 {
     double p = 0x1.7fd290524af99p-22;
     p = p * t + 0x1.1b4f39a07d592p-16;
@@ -782,53 +785,53 @@ RK_INLINE double rk_gelu_tanh_backward_64(double dy, double x)
     return pos ? dy * g : rk_scale_gradient_64(dy, g, 0.0, k, x);
 }
 
-/* ---------------------------------------------------------------- float32 */
+/* ---------------------------------------------------------------- float16 */
 
 /* Computed in double and rounded once to float: every float32 result
  * measured within 0.52 ULP, and every float16 value correctly rounded but
  * for double-rounding cases (at most 10 of 65536 per op). */
 
-RK_INLINE float rk_elu_32(float x, float alpha)
+RK_INLINE float rk_elu_16(float x, float alpha)
 {
     double xd = x;
-    return (float)(isgreater(xd, 0) ? xd : (double)alpha * rk_expm1_32(xd));
+    return (float)(isgreater(xd, 0) ? xd : (double)alpha * rk_expm1_16(xd));
 }
 
-RK_INLINE float rk_elu_backward_32(float dy, float x, float alpha)
+RK_INLINE float rk_elu_backward_16(float dy, float x, float alpha)
 {
     double xd = x, dyd = dy;
-    return (float)(isgreater(xd, 0) ? dyd : dyd * (double)alpha * rk_exp_32(xd));
+    return (float)(isgreater(xd, 0) ? dyd : dyd * (double)alpha * rk_exp_16(xd));
 }
 
-RK_INLINE float rk_selu_32(float x)
+RK_INLINE float rk_selu_16(float x)
 {
     double xd = x;
-    return (float)(isgreater(xd, 0) ? RK_SELU_SCALE * xd : RK_SELU_SA * rk_expm1_32(xd));
+    return (float)(isgreater(xd, 0) ? RK_SELU_SCALE * xd : RK_SELU_SA * rk_expm1_16(xd));
 }
 
-RK_INLINE float rk_selu_backward_32(float dy, float x)
+RK_INLINE float rk_selu_backward_16(float dy, float x)
 {
     double xd = x, dyd = dy;
-    return (float)(isgreater(xd, 0) ? dyd * RK_SELU_SCALE : dyd * RK_SELU_SA * rk_exp_32(xd));
+    return (float)(isgreater(xd, 0) ? dyd * RK_SELU_SCALE : dyd * RK_SELU_SA * rk_exp_16(xd));
 }
 
 /* x e / (1 + e) or x / (1 + e), e = exp(-|x|); x is clamped at -710, where
  * e is 0, so that -inf gives -0.0 */
-RK_INLINE float rk_silu_32(float x)
+RK_INLINE float rk_silu_16(float x)
 {
     double xd = x;
     double xc = isgreater(-710.0, xd) ? -710.0 : xd;
-    double e = rk_exp_32(-fabs(xd));
+    double e = rk_exp_16(-fabs(xd));
     return (float)((isgreaterequal(xd, 0) ? xd : xc * e) / (1.0 + e));
 }
 
 /* (1 + e (1 + x)) / (1 + e)^2 or e ((1 + x) + e) / (1 + e)^2; 1 + x is exact
  * near the zero x0, so only e's error (2^-32) is amplified there */
-RK_INLINE float rk_silu_backward_32(float dy, float x)
+RK_INLINE float rk_silu_backward_16(float dy, float x)
 {
     double xd = x;
     double xc = rk_clamp_64(xd, -710.0, 60.0);
-    double e = rk_exp_32(-fabs(xd));
+    double e = rk_exp_16(-fabs(xd));
     double d = 1.0 + e;
     int pos = isgreaterequal(xd, 0);
     double n = e * ((1.0 + xc) + (pos ? 0.0 : e)) + (pos ? 1.0 : -0.0);
@@ -836,69 +839,197 @@ RK_INLINE float rk_silu_backward_32(float dy, float x)
 }
 
 /* max(x, 0) + 2 atanh(e / (2 + e)), e = exp(-|x|) */
-RK_INLINE float rk_softplus_32(float x)
+RK_INLINE float rk_softplus_16(float x)
 {
     double xd = x;
-    double e = rk_exp_32(-fabs(xd));
+    double e = rk_exp_16(-fabs(xd));
     double s = e / (2.0 + e);
     double z = s * s;
-    double l = s * (2.0 + z * rk_log_poly_32(z));
+    double l = s * (2.0 + z * rk_log_poly_16(z));
     return (float)((isgreater(xd, 0) ? xd : 0.0) + l);
 }
 
-RK_INLINE float rk_softplus_backward_32(float dy, float x)
+RK_INLINE float rk_softplus_backward_16(float dy, float x)
 {
     double xd = x;
-    double e = rk_exp_32(-fabs(xd));
+    double e = rk_exp_16(-fabs(xd));
     return (float)((double)dy * (isgreaterequal(xd, 0) ? 1.0 : e) / (1.0 + e));
 }
 
 /* x (1 - Q) or x Q, Q = Phi(-|x|) = exp(-x^2/2) M(|x|) (x^2 exact); above
  * |x| = 14.5 M is taken at 14.5 (the result rounds to 0 or x alike), and
  * beyond 37.7 exp gives 0 */
-RK_INLINE float rk_gelu_32(float x)
+RK_INLINE float rk_gelu_16(float x)
 {
     double xd = x;
     double a = fabs(xd);
-    double e = rk_exp_32(-0.5 * (a * a));
+    double e = rk_exp_16(-0.5 * (a * a));
     double ac = isless(14.5, a) ? 14.5 : a;
-    double inv = 1.0 / (ac + RK_GELU_K_32);
-    double q = e * (rk_gelu_h_32((ac - RK_GELU_K_32) * inv) * inv);
+    double inv = 1.0 / (ac + RK_GELU_K_16);
+    double q = e * (rk_gelu_h_16((ac - RK_GELU_K_16) * inv) * inv);
     double xc = isgreater(-38.0, xd) ? -38.0 : xd;
     return (float)(isgreaterequal(xd, 0) ? xd * (1.0 - q) : xc * q);
 }
 
-RK_INLINE float rk_gelu_backward_32(float dy, float x)
+RK_INLINE float rk_gelu_backward_16(float dy, float x)
 {
     double xd = x, dyd = dy;
     double a = fabs(xd);
-    double e = rk_exp_32(-0.5 * (a * a));
+    double e = rk_exp_16(-0.5 * (a * a));
     double ac = isless(20.0, a) ? 20.0 : a;
-    double inv = 1.0 / (ac + RK_GELU_KS_32);
-    double g = e * ((ac - RK_GELU_A0_HI) * rk_gelu_s_32((ac - RK_GELU_KS_32) * inv));
+    double inv = 1.0 / (ac + RK_GELU_KS_16);
+    double g = e * ((ac - RK_GELU_A0_HI) * rk_gelu_s_16((ac - RK_GELU_KS_16) * inv));
     return (float)(isgreaterequal(xd, 0) ? dyd * (1.0 - g) : dyd * g);
 }
 
 /* x / (1 + e) or x e / (1 + e), e = exp(-|v|), v = x (c1 + c3 x^2); no
  * double-double is needed: |v| < 110 where a float result is not 0 */
-RK_INLINE float rk_gelu_tanh_32(float x)
+RK_INLINE float rk_gelu_tanh_16(float x)
 {
     double xd = x;
     double xc = isgreater(-30.0, xd) ? -30.0 : xd;
-    double e = rk_exp_32(-fabs(xc * (RK_GT_C1_HI + RK_GT_C3_HI * (xc * xc))));
+    double e = rk_exp_16(-fabs(xc * (RK_GT_C1_HI + RK_GT_C3_HI * (xc * xc))));
     return (float)((isgreaterequal(xd, 0) ? xd : xc * e) / (1.0 + e));
 }
 
-RK_INLINE float rk_gelu_tanh_backward_32(float dy, float x)
+RK_INLINE float rk_gelu_tanh_backward_16(float dy, float x)
 {
     double xd = x;
     double xc = rk_clamp_64(xd, -30.0, 30.0);
     double x2 = xc * xc;
-    double e = rk_exp_32(-fabs(xc * (RK_GT_C1_HI + RK_GT_C3_HI * x2)));
+    double e = rk_exp_16(-fabs(xc * (RK_GT_C1_HI + RK_GT_C3_HI * x2)));
     double xvp = xc * (RK_GT_C1_HI + RK_GT_3C3 * x2);
     double d = 1.0 + e;
     double n = isgreaterequal(xd, 0) ? 1.0 + e * (1.0 + xvp) : e * ((1.0 + xvp) + e);
     return (float)((double)dy * n / (d * d));
+}
+
+/* ---------------------------------------------------------------- float32 */
+
+/* float arithmetic: twice the lanes of a vector.  ELU and SELU forward
+ * are float everywhere; ELU's, SELU's and softplus's gradients are float
+ * but for their hard elements, where a float exponential would leave the
+ * normal range (rk_<op>_32_hard: the float16 formula gives those, see
+ * rk_ops.h).  The other ops' float32 formulas are their float16 ones. */
+
+/* v rounded to an integer, ties to even, for |v| < 2^22 */
+#define RK_ROUND_SHIFT_32 0x1.8p23f
+
+RK_INLINE float rk_round_32(float v)
+{
+    return (v + RK_ROUND_SHIFT_32) - RK_ROUND_SHIFT_32;
+}
+
+/* 2^k for an integral k in [-126, 127], written into the exponent field */
+RK_INLINE float rk_pow2_32(float k)
+{
+    return rk_bits_float(rk_float_bits(k + (RK_ROUND_SHIFT_32 + 127.0f)) << 23);
+}
+
+/* (expm1(r) - r) / r^2 on |r| <= ln2/2: max error 2^-28.7 */
+RK_INLINE float rk_exp_poly_32(float t)
+{
+    float p = 0x1.a0517ap-13f;
+    p = p * t + 0x1.6d74aep-10f;
+    p = p * t + 0x1.111172p-7f;
+    p = p * t + 0x1.5554aep-5f;
+    p = p * t + 0x1.555554p-3f;
+    p = p * t + 0.5f;
+    return p;
+}
+
+/* expm1(x) for x <= 0, within 0.84 ULP (every float measured): 2^k (1 + t)
+ * - 1 as -(1 - 2^k) + 2^k t, t = expm1(r), whose first term and product are
+ * exact.  k * RK_LN2_HI_32 (15 bits) is exact, and so is the subtraction
+ * from x.  Below -18 the result rounds to -1, and x is clamped there. */
+#define RK_LN2_HI_32 0x1.62e4p-1f
+#define RK_LN2_LO_32 0x1.7f7d1cp-20f
+
+RK_INLINE float rk_expm1_negative_32(float x)
+{
+    const float xc = isless(x, -18.0f) ? -18.0f : x;
+    const float k = rk_round_32(xc * 0x1.715476p+0f);
+    const float r = (xc - k * RK_LN2_HI_32) - k * RK_LN2_LO_32;
+    const float s = rk_pow2_32(k);
+    const float y = -(1.0f - s) + s * (r + r * r * rk_exp_poly_32(r));
+    return x == 0 ? x : y;
+}
+
+/* exp(x) for -87 <= x <= 0, within 0.96 ULP (every float measured), the
+ * result normal: 2^k (1 + expm1(r)).  Elsewhere the result means nothing,
+ * and the callers do not use it (their hard elements, or positive x where
+ * the gradient is dy).  There is no clamp: with one, the compiler gives the
+ * lanes whose result is discarded the constant exp(-87), and its products
+ * with small factors are subnormal, each a microcode assist on x86. */
+#define RK_EXP_NORMAL_MIN_32 (-87.0f)
+
+RK_INLINE float rk_exp_negative_32(float x)
+{
+    const float k = rk_round_32(x * 0x1.715476p+0f);
+    const float r = (x - k * RK_LN2_HI_32) - k * RK_LN2_LO_32;
+    return rk_pow2_32(k) * (1.0f + (r + r * r * rk_exp_poly_32(r)));
+}
+
+RK_INLINE float rk_elu_32(float x, float alpha)
+{
+    return isgreater(x, 0) ? x : alpha * rk_expm1_negative_32(x);
+}
+
+/* SELU's constants as float pairs hi + lo, hi truncated (so that an
+ * infinity times both is not inf - inf) */
+#define RK_SELU_SCALE_HI 0x1.0cfabcp+0f
+#define RK_SELU_SCALE_LO 0x1.6a9114p-24f
+#define RK_SELU_SA_HI    0x1.c212ccp+0f
+#define RK_SELU_SA_LO    0x1.903c0cp-26f
+
+RK_INLINE float rk_selu_32(float x)
+{
+    const float m = rk_expm1_negative_32(x);
+    return isgreater(x, 0) ? x * RK_SELU_SCALE_HI + x * RK_SELU_SCALE_LO
+                           : m * RK_SELU_SA_HI + m * RK_SELU_SA_LO;
+}
+
+/* The gradients: a slope below float's normal range would make dy * slope
+ * lose digits that the float16 formula (in double) keeps. */
+RK_INLINE float rk_elu_backward_32(float dy, float x, float alpha)
+{
+    return isgreater(x, 0) ? dy : dy * (alpha * rk_exp_negative_32(x));
+}
+
+RK_INLINE int rk_elu_backward_32_hard(float dy, float x, float alpha)
+{
+    const float slope = alpha * rk_exp_negative_32(x);
+    (void)dy;
+    return isless(x, RK_EXP_NORMAL_MIN_32)
+           | (islessequal(x, 0) & isless(fabsf(slope), 0x1p-126f) & (slope != 0));
+}
+
+RK_INLINE float rk_selu_backward_32(float dy, float x)
+{
+    const float e = rk_exp_negative_32(x);
+    return isgreater(x, 0) ? dy * RK_SELU_SCALE_HI + dy * RK_SELU_SCALE_LO
+                           : dy * (e * RK_SELU_SA_HI + e * RK_SELU_SA_LO);
+}
+
+RK_INLINE int rk_selu_backward_32_hard(float dy, float x)
+{
+    (void)dy;
+    return isless(x, RK_EXP_NORMAL_MIN_32);
+}
+
+/* dy * sigmoid(x) = dy (1 or e) / (1 + e), e = exp(-|x|): above x = 87, e
+ * is taken at 87 (where 1 / (1 + e) is 1 already) */
+RK_INLINE float rk_softplus_backward_32(float dy, float x)
+{
+    const float a = fabsf(x);
+    const float e = rk_exp_negative_32(isgreater(a, -RK_EXP_NORMAL_MIN_32) ? RK_EXP_NORMAL_MIN_32 : -a);
+    return dy * ((isgreaterequal(x, 0) ? 1.0f : e) / (1.0f + e));
+}
+
+RK_INLINE int rk_softplus_backward_32_hard(float dy, float x)
+{
+    (void)dy;
+    return isless(x, RK_EXP_NORMAL_MIN_32);
 }
 
 #endif

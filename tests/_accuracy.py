@@ -94,7 +94,7 @@ def _call(row, x, dy, alpha):
             *[a.astype(np.float64) for a in inputs], *params) if x.dtype != np.float64 else None
 
 
-def _unit(name, dtype, exact, x, dy):
+def ulp_unit(name, dtype, exact, x, dy):
     """The ULP of each exact value in dtype (floored near a gradient's zero)."""
     info = np.finfo(dtype)
     magnitude = np.abs(exact)
@@ -137,7 +137,7 @@ def _ulp_errors(row, x, dy, alpha):
         # float64 GELU's bound holds where the result is not below x's own
         # resolution; deeper in the tail nothing is measured
         error = np.where(np.abs(exact_float) < 2.0**-52 * np.abs(x), 0.0, error)
-    unit = _unit(row.name, dtype, np.where(finite, exact_float, 0.0), x.astype(np.float64),
+    unit = ulp_unit(row.name, dtype, np.where(finite, exact_float, 0.0), x.astype(np.float64),
                  dy.astype(np.float64))
     return error / unit
 
