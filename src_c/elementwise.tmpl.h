@@ -61,13 +61,18 @@
 /* the parameter arrives in the compute type: ef->e, ff->f, dd->d */
 #define RK_GET_PARAM(p, i, step) (*RK_CONST_AT(RK_COMP_T, p, (i) * (step)))
 
-#define RK_DEFINE_PLAIN_RUN(op, inputs, params, formula)                        \
+/* the head of a run, its body opened: n elements of the inputs (in0, in1,
+ * param) to out, at the given steps */
+#define RK_RUN_HEAD(op)                                                          \
     RK_INLINE void RK_FN(op##_run)(rk_intp n, const char *in0, rk_intp s0,      \
                                    const char *in1, rk_intp s1,                 \
                                    const char *param, rk_intp sp,               \
                                    char *out, rk_intp so)                       \
     {                                                                           \
-        (void)in1; (void)s1; (void)param; (void)sp;                             \
+        (void)in1; (void)s1; (void)param; (void)sp;
+
+#define RK_DEFINE_PLAIN_RUN(op, inputs, params, formula)                        \
+    RK_RUN_HEAD(op)                                                             \
         for (rk_intp i = 0; i < n; i++) {                                       \
             const RK_COMP_T value = formula RK_FORMULA_ARGS_##inputs##_##params( \
                 RK_GET(in0, i, s0), RK_GET(in1, i, s1), RK_GET_PARAM(param, i, sp)); \
@@ -91,12 +96,7 @@
 #define RK_DEFINE_RUN_double(op, inputs, params)                                 \
     RK_DEFINE_PLAIN_RUN(op, inputs, params, rk_##op##_16)
 #define RK_DEFINE_RUN_checked(op, inputs, params)                                \
-    RK_INLINE void RK_FN(op##_run)(rk_intp n, const char *in0, rk_intp s0,      \
-                                   const char *in1, rk_intp s1,                 \
-                                   const char *param, rk_intp sp,               \
-                                   char *out, rk_intp so)                       \
-    {                                                                           \
-        (void)in1; (void)s1; (void)param; (void)sp;                             \
+    RK_RUN_HEAD(op)                                                             \
         for (rk_intp i0 = 0; i0 < n; i0 += RK_CHECK_BLOCK) {                    \
             const rk_intp m = n - i0 < RK_CHECK_BLOCK ? n - i0 : RK_CHECK_BLOCK; \
             float block[RK_CHECK_BLOCK];                                        \
@@ -161,6 +161,7 @@ RK_ELEMENTWISE_OPS(RK_ROW_RUNS)
 #undef RK_GET
 #undef RK_PUT
 #undef RK_GET_PARAM
+#undef RK_RUN_HEAD
 #undef RK_DEFINE_PLAIN_RUN
 #undef RK_DEFINE_RUN
 #undef RK_DEFINE_LOOP
