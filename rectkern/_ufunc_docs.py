@@ -14,7 +14,7 @@ _DTYPES = """\
 The result has the dtype of the activations: float16, float32 or float64
 (bool and integer inputs are cast as `numpy.exp` casts them; complex,
 object and other dtypes raise TypeError).  float16 is computed in float32
-and rounded once."""
+or wider and rounded to float16."""
 
 _ALPHA_DTYPE = """\
 ``alpha`` never changes the result dtype: it is applied as float32 for
@@ -22,11 +22,12 @@ float16 and float32 activations, as float64 for float64 ones."""
 
 _ACCURACY = """\
 Computed without the C library's math functions, the same bits at every
-instruction-set level.  float16 is evaluated in float64 and rounded
-twice (through float32); float32 too, but for ELU, SELU (both directions)
-and softplus's gradient, evaluated in float32 arithmetic where x >= -87.
-The largest errors, measured against correctly rounded results, are in
-the README."""
+instruction-set level.  float16 is evaluated in float64, rounded to
+float32 and then to float16.  float32 is evaluated in float64 and rounded
+once, but for ELU and SELU (both directions) and softplus's gradient,
+which compute in float32 arithmetic (the gradients' far tails, x < -87,
+in float64).  The largest errors, measured against correctly rounded
+results, are in the README."""
 
 
 def _smooth(name, forward, gradient, summary, params="", edges="", example="",

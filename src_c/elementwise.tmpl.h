@@ -231,8 +231,9 @@ RK_INLINE rk_intp leaky_relu_blocks_f16(char **args, const rk_intp *dims,
     return 0;
 }
 
-/* The blocks of the rows marked `convert`: the float32 run on converted
- * blocks, the parameter (float32) at step 0 or 4, each a constant. */
+/* The blocks of the rows marked `convert`: the float16 run on blocks
+ * converted to float, the parameter (float32) at step 0 or 4, each a
+ * constant. */
 #define RK_HALF_BLOCKS_own(op, inputs, params)
 #define RK_HALF_BLOCKS_convert(op, inputs, params)                              \
     RK_INLINE rk_intp op##_blocks_at_f16(rk_intp n, char **args, rk_intp sp)    \
@@ -268,8 +269,8 @@ RK_INLINE rk_intp leaky_relu_blocks_f16(char **args, const rk_intp *dims,
         return 0;                                                               \
     }
 
-/* the blocks, then the rest by chunks through the float32 loop; the
- * activation inputs are float16, the parameter float32 */
+/* the blocks, then the rest by chunks through the float16 loop on
+ * floats; the activation inputs are float16, the parameter float32 */
 #define RK_RUN(op, inputs, params)                                                 \
     do {                                                                           \
         const rk_intp done_ = op##_blocks_f16(args, dims, steps);                  \

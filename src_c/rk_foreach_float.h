@@ -1,6 +1,7 @@
 /*
  * Includes RK_TEMPLATE once per float dtype, float16 last (its kernels
- * call the float32 ones on converted chunks, see rk_half.h), with:
+ * run float kernels, often the float32 ones, on converted chunks, see
+ * rk_half.h), with:
  *   RK_SUF      name suffix (f32, f64, f16)
  *   RK_IS_HALF  1 for float16, whose values are stored as uint16_t
  *   RK_STORE_T  the type in memory

@@ -6,16 +6,17 @@
  * rk_dtypes.h, which are exact and round to nearest even just the same, so
  * all levels give the same bits.
  *
- * float16 kernels run the float32 kernels on converted values (leaky_relu
+ * float16 kernels run float kernels on converted values (the float32 ones,
+ * or the elementwise ops' float16 formulas on floats; leaky_relu
  * and prelu forward select among the stored bits at AVX-512, below, and
  * maxout compares keys of the stored bits, never converted: in
  * maxout.tmpl.h, and for groups of four side by side at AVX-512 below).
  * Contiguous data goes a vector block of RK_HALF_BLOCK elements at a time:
- * the block is converted into a small buffer, the float32 loop runs on it
+ * the block is converted into a small buffer, the float loop runs on it
  * with that constant length, and its result is converted back, so that the
  * compiler keeps all three in registers and the data makes one pass.
  * Strided data and the ends of runs go by chunks of RK_HALF_CHUNK elements:
- * each operand's chunk converted into a buffer, the float32 kernel run on
+ * each operand's chunk converted into a buffer, the float kernel run on
  * the buffers, the result converted back (RK_HALF_UFUNC_LOOP, and the row
  * adapters of the templates).
  */
@@ -245,13 +246,13 @@ RK_INLINE void rk_half_leaky_block(const char *x, const float *RK_RESTRICT alpha
 #endif
 
 /*
- * A ufunc loop for float16 from its float32 loop (a macro, so that the call
+ * A ufunc loop for float16 from a loop on floats (a macro, so that the call
  * is direct and inlined): inputs whose bit is set in half_inputs are
  * converted (alpha arrives as float32 already).  The chunked path: the
  * elementwise kernels run their contiguous blocks first and leave it the
  * strided runs and the last partial block.
  */
-#define RK_HALF_UFUNC_LOOP(args, dims, steps, nin, half_inputs, f32_loop)          \
+#define RK_HALF_UFUNC_LOOP(args, dims, steps, nin, half_inputs, float_loop)        \
     do {                                                                           \
         float buffers_[4][RK_HALF_CHUNK];                                          \
         char *chunk_args_[4];                                                      \
@@ -273,7 +274,7 @@ RK_INLINE void rk_half_leaky_block(const char *x, const float *RK_RESTRICT alpha
             }                                                                      \
             chunk_args_[nin] = (char *)buffers_[nin];                              \
             chunk_steps_[nin] = (rk_intp)sizeof(float);                            \
-            f32_loop(chunk_args_, &m_, chunk_steps_);                              \
+            float_loop(chunk_args_, &m_, chunk_steps_);                            \
             rk_floats_to_halves(m_, buffers_[nin], (args)[nin] + i0_ * (steps)[nin], \
                                 (steps)[nin]);                                     \
         }                                                                          \

@@ -787,9 +787,11 @@ RK_INLINE double rk_gelu_tanh_backward_64(double dy, double x)
 
 /* ---------------------------------------------------------------- float16 */
 
-/* Computed in double and rounded once to float: every float32 result
- * measured within 0.52 ULP, and every float16 value correctly rounded but
- * for double-rounding cases (at most 10 of 65536 per op). */
+/* The float16 formulas, which also serve float32 where rk_ops.h says so
+ * (and at its hard elements).  Computed in double and rounded once to
+ * float: every float32 result measured within 0.52 ULP, and every float16
+ * value correctly rounded but for double-rounding cases (at most 10 of
+ * 65536 per op). */
 
 RK_INLINE float rk_elu_16(float x, float alpha)
 {
@@ -920,7 +922,8 @@ RK_INLINE float rk_round_32(float v)
     return (v + RK_ROUND_SHIFT_32) - RK_ROUND_SHIFT_32;
 }
 
-/* 2^k for an integral k in [-126, 127], written into the exponent field */
+/* 2^k for an integral k in [-126, 127], written into the exponent field
+ * (outside, the low 9 bits of k + 127 land in the sign and exponent) */
 RK_INLINE float rk_pow2_32(float k)
 {
     return rk_bits_float(rk_float_bits(k + (RK_ROUND_SHIFT_32 + 127.0f)) << 23);
@@ -939,8 +942,8 @@ RK_INLINE float rk_exp_poly_32(float t)
 }
 
 /* expm1(x) for x <= 0, within 0.84 ULP (every float measured): 2^k (1 + t)
- * - 1 as -(1 - 2^k) + 2^k t, t = expm1(r), whose first term and product are
- * exact.  k * RK_LN2_HI_32 (15 bits) is exact, and so is the subtraction
+ * - 1 as -(1 - 2^k) + 2^k t, t = expm1(r), whose first term (for k >= -24)
+ * and product are exact.  k * RK_LN2_HI_32 (15 bits) is exact, and so is the subtraction
  * from x.  Below -18 the result rounds to -1, and x is clamped there. */
 #define RK_LN2_HI_32 0x1.62e4p-1f
 #define RK_LN2_LO_32 0x1.7f7d1cp-20f
@@ -956,17 +959,18 @@ RK_INLINE float rk_expm1_negative_32(float x)
 }
 
 /* exp(x) for -87 <= x <= 0, within 0.96 ULP (every float measured), the
- * result normal: 2^k (1 + expm1(r)).  Elsewhere the result means nothing,
- * and the callers do not use it (their hard elements, or positive x where
- * the gradient is dy).  There is no clamp: with one, the compiler gives the
+ * result normal: 2^k (1 + expm1(r)).  Positive x gives 1 (the callers
+ * discard it); below -87 the result means nothing (the callers' hard
+ * elements).  There is no clamp below: with one, the compiler gives the
  * lanes whose result is discarded the constant exp(-87), and its products
  * with small factors are subnormal, each a microcode assist on x86. */
 #define RK_EXP_NORMAL_MIN_32 (-87.0f)
 
 RK_INLINE float rk_exp_negative_32(float x)
 {
-    const float k = rk_round_32(x * 0x1.715476p+0f);
-    const float r = (x - k * RK_LN2_HI_32) - k * RK_LN2_LO_32;
+    const float xc = isgreater(x, 0.0f) ? 0.0f : x;
+    const float k = rk_round_32(xc * 0x1.715476p+0f);
+    const float r = (xc - k * RK_LN2_HI_32) - k * RK_LN2_LO_32;
     return rk_pow2_32(k) * (1.0f + (r + r * r * rk_exp_poly_32(r)));
 }
 
@@ -989,8 +993,11 @@ RK_INLINE float rk_selu_32(float x)
                            : m * RK_SELU_SA_HI + m * RK_SELU_SA_LO;
 }
 
-/* The gradients: a slope below float's normal range would make dy * slope
- * lose digits that the float16 formula (in double) keeps. */
+/* The gradients' hard elements: a slope or a product below float's normal
+ * range would lose digits that the float16 formula (in double) keeps, and
+ * near float's largest values the two roundings of dy * slope could
+ * overflow where the one of the double formula does not. */
+#define RK_NEAR_OVERFLOW_32 0x1p127f
 RK_INLINE float rk_elu_backward_32(float dy, float x, float alpha)
 {
     return isgreater(x, 0) ? dy : dy * (alpha * rk_exp_negative_32(x));
@@ -999,10 +1006,13 @@ RK_INLINE float rk_elu_backward_32(float dy, float x, float alpha)
 RK_INLINE int rk_elu_backward_32_hard(float dy, float x, float alpha)
 {
     const float slope = alpha * rk_exp_negative_32(x);
-    (void)dy;
     return isless(x, RK_EXP_NORMAL_MIN_32)
-           | (islessequal(x, 0) & isless(fabsf(slope), 0x1p-126f) & (slope != 0));
+           | isgreaterequal(fabsf(dy * slope), RK_NEAR_OVERFLOW_32)
+           | (islessequal(x, 0) & isless(fabsf(slope), 0x1p-126f) & (alpha != 0));
 }
+
+/* below x = -69, e * RK_SELU_SA_LO is subnormal */
+#define RK_SELU_GRADIENT_MIN_32 (-69.0f)
 
 RK_INLINE float rk_selu_backward_32(float dy, float x)
 {
@@ -1013,8 +1023,8 @@ RK_INLINE float rk_selu_backward_32(float dy, float x)
 
 RK_INLINE int rk_selu_backward_32_hard(float dy, float x)
 {
-    (void)dy;
-    return isless(x, RK_EXP_NORMAL_MIN_32);
+    return isless(x, RK_SELU_GRADIENT_MIN_32)
+           | isgreaterequal(fabsf(rk_selu_backward_32(dy, x)), RK_NEAR_OVERFLOW_32);
 }
 
 /* dy * sigmoid(x) = dy (1 or e) / (1 + e), e = exp(-|x|): above x = 87, e

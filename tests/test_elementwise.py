@@ -272,6 +272,23 @@ def test_each_result_depends_on_its_own_inputs_alone(op, params, dtype):
             assert_same(copies[target], whole)
 
 
+def test_float32_gradients_in_far_tails_and_near_overflow():
+    # where a float32 slope leaves the normal range (small alpha, x far
+    # below 0) or dy * slope nears float32's largest values, the kernels
+    # take the float64 path: the twin's results, infinities included
+    rows = {op.name: op for op in ELEMENTWISE}
+    x = np.concatenate([np.linspace(-110, 0, 2201), [float.fromhex("-0x1.a1cacp-2")]]).astype(np.float32)
+    for dy_value in (1.0, 1e30, float.fromhex("0x1.b5f1b2p127"), -3.3e38, np.inf):
+        dy = np.full_like(x, dy_value)
+        cases = [("selu_backward", ()), ("softplus_backward", ())]
+        cases += [("elu_backward", (alpha,)) for alpha in (1e-30, 1e-10, 0.5, 1.0, 1.7, 0.0)]
+        for name, params in cases:
+            with np.errstate(all="ignore"):
+                actual = getattr(rk, name)(dy, x, *params)
+                expected = getattr(ref, name)(dy, x, *params)
+            assert_matches_twin(rows[name], actual, expected, (dy, x))
+
+
 def test_partial_overlap_is_handled():
     base = array(np.float64, (200,))
     x = base.copy()

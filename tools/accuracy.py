@@ -1,7 +1,7 @@
 """Measure the smooth activations' largest errors in ULP: the README's table.
 
     python tools/accuracy.py [--float32 N] [--float64 N] [--only TEXT]
-    python tools/accuracy.py --every-float32 [--only TEXT]
+    python tools/accuracy.py --every-float32 [--alpha A] [--only TEXT]
 
 Every float16 value (the count of results that are not correctly rounded,
 each a double rounding through float32), N float32 points over every
@@ -40,11 +40,11 @@ def _worst(row, x, dy):
     return float(errors[worst]), x[worst], dy[worst]
 
 
-def _every_float32(row, chunk=1 << 24):
+def _every_float32(row, alpha, chunk=1 << 24):
     """The largest error over every finite float32 x, and where: in ULP for
     a forward op, relative to the slope in units of 2**-24 for a gradient."""
     ufunc = getattr(acc.rk, row.name)
-    params = (acc.ALPHA,) * len(row.params)
+    params = (alpha,) * len(row.params)
     gradient = len(row.inputs) == 2
     worst, where = 0.0, None
     for start in range(0, 1 << 32, chunk):
@@ -76,11 +76,13 @@ def main(argv=None):
     parser.add_argument("--float64", type=int, default=10**6)
     parser.add_argument("--only", default="")
     parser.add_argument("--every-float32", action="store_true")
+    parser.add_argument("--alpha", type=float, default=acc.ALPHA,
+                        help="ELU's alpha for --every-float32 (default 1)")
     args = parser.parse_args(argv)
     if args.every_float32:
         for row in acc.SMOOTH:
             if args.only in row.name:
-                worst, where = _every_float32(row)
+                worst, where = _every_float32(row, args.alpha)
                 unit = "x 2**-24 relative (slope)" if len(row.inputs) == 2 else "ULP"
                 print(f"{row.name}: every float32: {worst:.3f} {unit} at x={where!r}", flush=True)
         return
