@@ -44,7 +44,7 @@ def _every_float32(row, alpha, chunk=1 << 24):
     """The largest error over every finite float32 x, and where: in ULP for
     a forward op, relative to the slope in units of 2**-24 for a gradient."""
     ufunc = getattr(acc.rk, row.name)
-    params = (alpha,) * len(row.params)
+    params = (float(np.float32(alpha)),) * len(row.params)   # as float32 applies it
     gradient = len(row.inputs) == 2
     worst, where = 0.0, None
     for start in range(0, 1 << 32, chunk):
