@@ -959,18 +959,19 @@ RK_INLINE float rk_expm1_negative_32(float x)
 }
 
 /* exp(x) for -87 <= x <= 0, within 0.96 ULP (every float measured), the
- * result normal: 2^k (1 + expm1(r)).  Positive x gives 1 (the callers
- * discard it); below -87 the result means nothing (the callers' hard
- * elements).  There is no clamp below: with one, the compiler gives the
- * lanes whose result is discarded the constant exp(-87), and its products
- * with small factors are subnormal, each a microcode assist on x86. */
+ * result normal: 2^k (1 + expm1(r)).  Elsewhere the callers discard the
+ * result (the gradient is dy for positive x; below -87 are their hard
+ * elements), and above 88 or below -87 it means nothing.  There is no
+ * clamp: with one below, the compiler gives the lanes whose result is
+ * discarded the constant exp(-87), whose products with small factors are
+ * subnormal, each a microcode assist on x86; one above costs more than the
+ * rare assist of x above 88. */
 #define RK_EXP_NORMAL_MIN_32 (-87.0f)
 
 RK_INLINE float rk_exp_negative_32(float x)
 {
-    const float xc = isgreater(x, 0.0f) ? 0.0f : x;
-    const float k = rk_round_32(xc * 0x1.715476p+0f);
-    const float r = (xc - k * RK_LN2_HI_32) - k * RK_LN2_LO_32;
+    const float k = rk_round_32(x * 0x1.715476p+0f);
+    const float r = (x - k * RK_LN2_HI_32) - k * RK_LN2_LO_32;
     return rk_pow2_32(k) * (1.0f + (r + r * r * rk_exp_poly_32(r)));
 }
 
@@ -1007,8 +1008,8 @@ RK_INLINE int rk_elu_backward_32_hard(float dy, float x, float alpha)
 {
     const float slope = alpha * rk_exp_negative_32(x);
     return isless(x, RK_EXP_NORMAL_MIN_32)
-           | isgreaterequal(fabsf(dy * slope), RK_NEAR_OVERFLOW_32)
-           | (islessequal(x, 0) & isless(fabsf(slope), 0x1p-126f) & (alpha != 0));
+           | (islessequal(x, 0) & (isgreaterequal(fabsf(dy * slope), RK_NEAR_OVERFLOW_32)
+                                   | (isless(fabsf(slope), 0x1p-126f) & (alpha != 0))));
 }
 
 /* below x = -69, e * RK_SELU_SA_LO is subnormal */
@@ -1021,10 +1022,11 @@ RK_INLINE float rk_selu_backward_32(float dy, float x)
                            : dy * (e * RK_SELU_SA_HI + e * RK_SELU_SA_LO);
 }
 
+/* |dy * slope| nears 2^127 only where |dy| >= 2^126: SELU's slopes are
+ * below 2 */
 RK_INLINE int rk_selu_backward_32_hard(float dy, float x)
 {
-    return isless(x, RK_SELU_GRADIENT_MIN_32)
-           | isgreaterequal(fabsf(rk_selu_backward_32(dy, x)), RK_NEAR_OVERFLOW_32);
+    return isless(x, RK_SELU_GRADIENT_MIN_32) | isgreaterequal(fabsf(dy), 0x1p126f);
 }
 
 /* dy * sigmoid(x) = dy (1 or e) / (1 + e), e = exp(-|x|): above x = 87, e
