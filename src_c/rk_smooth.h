@@ -234,9 +234,9 @@ RK_INLINE double rk_expm1_64(double w)
     return w == 0 ? w : y;
 }
 
-/* The float16 formulas' exp (in double): exp(h) = (1 + m) * 2^k, m = expm1(r), relative
- * error about 2^-32.  h is clamped to [-709, 709]: below -708.7, k = -1023
- * and the result is exactly 0. */
+/* The float16 formulas' exp, in double: exp(h) = (1 + m) * 2^k, m =
+ * expm1(r), relative error about 2^-32.  h is clamped to [-709, 709]:
+ * below -708.7, k = -1023 and the result is exactly 0. */
 /* (expm1(r) - r) / r^2 on |r| <= ln2/2: max error 2^-29.2 */
 RK_INLINE double rk_exp_poly_16(double t)
 {
