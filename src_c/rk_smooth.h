@@ -910,9 +910,8 @@ RK_INLINE float rk_gelu_tanh_backward_16(float dy, float x)
 
 /* float arithmetic: twice the lanes of a vector.  ELU and SELU forward
  * are float everywhere; ELU's, SELU's and softplus's gradients are float
- * but for their hard elements, where a float exponential would leave the
- * normal range (rk_<op>_32_hard: the float16 formula gives those, see
- * rk_ops.h).  The other ops' float32 formulas are their float16 ones. */
+ * but for their hard elements (rk_<op>_32_hard, below: the float16 formula
+ * gives those, see rk_ops.h).  The other ops' float32 formulas are their float16 ones. */
 
 /* v rounded to an integer, ties to even, for |v| < 2^22 */
 #define RK_ROUND_SHIFT_32 0x1.8p23f
@@ -941,20 +940,33 @@ RK_INLINE float rk_exp_poly_32(float t)
     return p;
 }
 
-/* expm1(x) for x <= 0, within 0.84 ULP (every float measured): 2^k (1 + t)
- * - 1 as -(1 - 2^k) + 2^k t, t = expm1(r), whose first term (for k >= -24)
- * and product are exact.  k * RK_LN2_HI_32 (15 bits) is exact, and so is the subtraction
- * from x.  Below -18 the result rounds to -1, and x is clamped there. */
+/* x = k ln2 + r, |r| <= ln2/2 (Cody and Waite): k * RK_LN2_HI_32 (15
+ * bits) is exact, and so is its subtraction from x.  Returns k. */
 #define RK_LN2_HI_32 0x1.62e4p-1f
 #define RK_LN2_LO_32 0x1.7f7d1cp-20f
 
+RK_INLINE float rk_exp_reduce_32(float x, float *r)
+{
+    const float k = rk_round_32(x * 0x1.715476p+0f);
+    *r = (x - k * RK_LN2_HI_32) - k * RK_LN2_LO_32;
+    return k;
+}
+
+/* expm1(r) for a reduced argument */
+RK_INLINE float rk_expm1_reduced_32(float r)
+{
+    return r + r * r * rk_exp_poly_32(r);
+}
+
+/* expm1(x) for x <= 0, within 0.84 ULP (every float measured): 2^k (1 + t)
+ * - 1 as -(1 - 2^k) + 2^k t, t = expm1(r), whose first term (for k >= -24)
+ * and product are exact.  Below -18 the result rounds to -1, and x is
+ * clamped there. */
 RK_INLINE float rk_expm1_negative_32(float x)
 {
-    const float xc = isless(x, -18.0f) ? -18.0f : x;
-    const float k = rk_round_32(xc * 0x1.715476p+0f);
-    const float r = (xc - k * RK_LN2_HI_32) - k * RK_LN2_LO_32;
-    const float s = rk_pow2_32(k);
-    const float y = -(1.0f - s) + s * (r + r * r * rk_exp_poly_32(r));
+    float r;
+    const float s = rk_pow2_32(rk_exp_reduce_32(isless(x, -18.0f) ? -18.0f : x, &r));
+    const float y = -(1.0f - s) + s * rk_expm1_reduced_32(r);
     return x == 0 ? x : y;
 }
 
@@ -970,9 +982,9 @@ RK_INLINE float rk_expm1_negative_32(float x)
 
 RK_INLINE float rk_exp_negative_32(float x)
 {
-    const float k = rk_round_32(x * 0x1.715476p+0f);
-    const float r = (x - k * RK_LN2_HI_32) - k * RK_LN2_LO_32;
-    return rk_pow2_32(k) * (1.0f + (r + r * r * rk_exp_poly_32(r)));
+    float r;
+    const float k = rk_exp_reduce_32(x, &r);
+    return rk_pow2_32(k) * (1.0f + rk_expm1_reduced_32(r));
 }
 
 RK_INLINE float rk_elu_32(float x, float alpha)
@@ -999,6 +1011,7 @@ RK_INLINE float rk_selu_32(float x)
  * near float's largest values the two roundings of dy * slope could
  * overflow where the one of the double formula does not. */
 #define RK_NEAR_OVERFLOW_32 0x1p127f
+
 RK_INLINE float rk_elu_backward_32(float dy, float x, float alpha)
 {
     return isgreater(x, 0) ? dy : dy * (alpha * rk_exp_negative_32(x));
