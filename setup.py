@@ -196,7 +196,7 @@ write_elementwise_stub()
 
 extension = Extension(
     "rectkern._ext",
-    sources=["rectkern/_ext.pyx", "src_c/cpu.c"],
+    sources=["rectkern/_ext.pyx", "src_c/cpu.c", "src_c/sum.c"],
     include_dirs=["src_c"],           # and NumPy's, added by BuildExt
     depends=list(C_SOURCES),
     libraries=[] if sys.platform == "win32" else ["m"],   # fenv.h

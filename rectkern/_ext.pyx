@@ -10,7 +10,7 @@ cimport numpy as cnp
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint64_t
-from libc.stdlib cimport free, malloc, qsort
+from libc.stdlib cimport calloc, free, malloc, qsort
 
 cnp.import_array()
 cnp.import_ufunc()
@@ -18,6 +18,13 @@ cnp.import_ufunc()
 
 cdef extern from "rectkern.h" nogil:
     ctypedef cnp.npy_intp rk_intp
+
+    ctypedef struct rk_exact:
+        pass
+    void rk_exact_add(rk_exact *sum, double x)
+    void rk_exact_merge(rk_exact *sum, const rk_exact *other)
+    double rk_exact_value(const rk_exact *sum)
+    size_t RK_PRELU_BACKWARD_SCRATCH(rk_intp n_chan)
 
     ctypedef struct rk_block:
         rk_intp n_outer
@@ -33,7 +40,7 @@ cdef extern from "rectkern.h" nogil:
         const char *dy, const rk_intp *dy_strides,
         const char *x, const rk_intp *x_strides,
         char *dx, const rk_intp *dx_strides,
-        const void *alpha, double *dalpha, double *scratch) noexcept nogil
+        const void *alpha, rk_exact *dalpha, void *scratch) noexcept nogil
     ctypedef void rk_maxout_fn(
         const rk_block *block, rk_intp k,
         const char *x, const rk_intp *x_strides,
@@ -524,8 +531,8 @@ cdef struct PreluCtx:
     rk_prelu_fn *forward
     rk_prelu_backward_fn *backward
     const void *alpha
-    double *dalpha
-    double *scratch
+    rk_exact *dalpha
+    void *scratch
 
 
 cdef int prelu_block(void *ctx_, const Plan *plan, char **ptrs) noexcept nogil:
@@ -569,14 +576,16 @@ cdef void _run_prelu(cnp.ndarray x, const void *alpha, cnp.ndarray y, int axis):
 cdef int _run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, const void *alpha,
                              rk_intp n_chan, cnp.ndarray dx, int axis,
                              double *dalpha) except -1:
-    """dx and dalpha (n_chan doubles, zeroed) in one pass; dy, x, dx share
-    shape and dtype, alpha as for _run_prelu."""
+    """dx and dalpha (n_chan doubles) in one pass; dy, x, dx share shape
+    and dtype, alpha as for _run_prelu."""
     cdef Plan plan
     cdef PreluCtx ctx
     cdef Strides strides
     cdef char *base[MAX_OPS]
-    cdef double one_scratch
+    cdef rk_intp c
     if cnp.PyArray_SIZE(x) == 0:
+        for c in range(n_chan):
+            dalpha[c] = 0.0
         return 0
     load_strides(&strides, 0, x)
     load_strides(&strides, 1, dy)
@@ -585,17 +594,21 @@ cdef int _run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, const void *alpha,
               channel_step(x, axis))
     ctx.backward = kernels.prelu_backward[float_code(x)]
     ctx.alpha = alpha
-    ctx.dalpha = dalpha
-    ctx.scratch = &one_scratch if n_chan == 1 else <double *>malloc(n_chan * sizeof(double))
-    if ctx.scratch == NULL:
+    ctx.dalpha = <rk_exact *>calloc(n_chan, sizeof(rk_exact))
+    ctx.scratch = malloc(RK_PRELU_BACKWARD_SCRATCH(n_chan))
+    if ctx.dalpha == NULL or ctx.scratch == NULL:
+        free(ctx.dalpha)
+        free(ctx.scratch)
         raise MemoryError()
     base[0] = <char *>cnp.PyArray_DATA(x)
     base[1] = <char *>cnp.PyArray_DATA(dy)
     base[2] = <char *>cnp.PyArray_DATA(dx)
     with nogil:
         walk(&plan, 3, base, prelu_backward_block, &ctx)
-    if n_chan != 1:
-        free(ctx.scratch)
+        for c in range(n_chan):
+            dalpha[c] = rk_exact_value(&ctx.dalpha[c])
+    free(ctx.dalpha)
+    free(ctx.scratch)
     return 0
 
 
@@ -606,7 +619,7 @@ def run_prelu(cnp.ndarray x, cnp.ndarray alpha, cnp.ndarray y, int axis):
 
 def run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, cnp.ndarray alpha,
                        cnp.ndarray dx, int axis, cnp.ndarray dalpha):
-    """_run_prelu_backward for checked arrays; dalpha: zeroed float64."""
+    """_run_prelu_backward for checked arrays; dalpha: float64."""
     _run_prelu_backward(dy, x, cnp.PyArray_DATA(alpha), cnp.PyArray_SIZE(alpha), dx,
                         axis, <double *>cnp.PyArray_DATA(dalpha))
 

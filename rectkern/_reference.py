@@ -9,6 +9,7 @@ business.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -19,7 +20,7 @@ __all__ = [
     "softplus", "softplus_backward", "rrelu", "rrelu_backward", "rrelu_key", "rrelu_slopes",
     "prelu", "prelu_backward", "maxout", "maxout_backward",
     "sgd_step", "adagrad_step", "adadelta_step", "rmsprop_step", "adam_step", "adamw_step",
-    "clip_grad_norm", "result_dtype", "compute_dtype",
+    "clip_grad_norm", "exact_sum", "result_dtype", "compute_dtype",
 ]
 
 
@@ -309,6 +310,36 @@ def rrelu_backward(dy, x, lower=1 / 8, upper=1 / 3, *, training=True, seed=None)
     return leaky_relu_backward(dy, x, slopes)
 
 
+def _exact_sum_1d(terms):
+    finite = np.isfinite(terms)
+    if not finite.all():
+        if np.isnan(terms).any() or (np.isposinf(terms).any() and np.isneginf(terms).any()):
+            return math.nan
+        return math.inf if np.isposinf(terms).any() else -math.inf
+    values = terms.tolist()
+    try:
+        return math.fsum(values) + 0.0
+    except OverflowError:           # a partial sum past the largest double
+        exact = sum(map(Fraction, values), Fraction(0))
+        try:
+            return float(exact) + 0.0
+        except OverflowError:
+            return math.inf if exact > 0 else -math.inf
+
+
+def exact_sum(terms, keep=None):
+    """The float64 terms summed over every axis but `keep`, correctly rounded
+    (math.fsum): NaN where a term is NaN or infinities of both signs meet,
+    the infinity met otherwise, +0.0 for a zero sum, +-inf past the largest
+    double."""
+    terms = np.asarray(terms, np.float64)
+    if keep is None:
+        return np.float64(_exact_sum_1d(terms.ravel()))
+    moved = np.moveaxis(terms, keep, 0)
+    rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:]))
+    return np.array([_exact_sum_1d(row) for row in rows], np.float64)
+
+
 def _channel_slopes(alpha, ndim, axis):
     """alpha broadcastable against the activations, and whether it is shared."""
     a = np.asarray(alpha)
@@ -325,20 +356,20 @@ def prelu(x, alpha, axis=1):
 
 
 def prelu_backward(dy, x, alpha, axis=1):
-    """(dx, dalpha); dalpha summed with np.sum in float64."""
+    """(dx, dalpha); dalpha the exact sum of its float64 terms, rounded once."""
     dy, x = np.asarray(dy), np.asarray(x)
     alpha_given = np.asarray(alpha)
     a, shared = _channel_slopes(alpha, x.ndim, axis)
     dx = leaky_relu_backward(dy, x, a)
     dtype = result_dtype(dy, x)
-    others = None if shared else tuple(d for d in range(x.ndim) if d != axis % x.ndim)
     with np.errstate(invalid="ignore", over="ignore"):
         x64 = _compute(x, dtype).astype(np.float64)
         dy64 = _compute(dy, dtype).astype(np.float64)
         terms = np.where((x64 < 0) | np.isnan(x64), x64 * dy64, 0.0)
-        dalpha = terms.sum(axis=others)
+    dalpha = exact_sum(terms, None if shared else axis % x.ndim)
     grad_dtype = alpha_given.dtype if alpha_given.dtype.kind == "f" else np.float64
-    dalpha = np.asarray(dalpha).astype(grad_dtype).reshape(alpha_given.shape)
+    with np.errstate(over="ignore"):
+        dalpha = np.asarray(dalpha).astype(grad_dtype).reshape(alpha_given.shape)
     return dx, dalpha
 
 

@@ -15,31 +15,18 @@
 #include "rk_half.h"
 #include "rk_maxout_avx2.h"
 #include "rk_random.h"
+#include "rk_sum.h"
 
-/* prelu_backward: partial sums of a row, and outer rows per flush */
+/* prelu_backward: elements per step of a row's loops, terms per call of
+ * the sum (channels first, and channels last in a run), and the tile of
+ * channels-last rows against alpha tiled as often */
 #define RK_LANES 32              /* four AVX-512 accumulators: no add waits on the last */
-#define RK_ROWS_PER_FLUSH 256
-#define RK_PRELU_TILE 512       /* prelu_backward, channels last: alpha tiled over rows */
+#define RK_SUM_CHUNK 512
+#define RK_RUN_CHUNK 1024
+#define RK_PRELU_TILE 512
 /* prelu forward tiles further: in cache, float32 1.6x-1.9x -> 1.1x-1.25x
  * of np.copyto (float64 backward was slower so) */
 #define RK_PRELU_FORWARD_TILE 2048
-#define RK_RUN_LANES 64         /* prelu_backward, channels last: lanes of a run */
-
-/* A fixed pairwise order (halves added lane by lane until one is left), so
- * the sum is the same bits on every run and at every level. */
-RK_INLINE double rk_sum_lanes(const double lanes[RK_LANES])
-{
-    double sums[RK_LANES];
-    for (int l = 0; l < RK_LANES; l++) {
-        sums[l] = lanes[l];
-    }
-    for (int half = RK_LANES / 2; half >= 1; half /= 2) {
-        for (int l = 0; l < half; l++) {
-            sums[l] += sums[l + half];
-        }
-    }
-    return sums[0];
-}
 
 /* maxout: elements of a row whose running maximum is kept in local arrays */
 #define RK_CHUNK 1024

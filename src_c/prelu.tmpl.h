@@ -3,14 +3,10 @@
  * and the contracts in rectkern.h).  Backward computes dx and dalpha in
  * one pass over memory.
  *
- * dalpha is summed in float64 in a fixed order, so the bits depend on
- * nothing but the layout: each (outer, channel) row is summed in RK_LANES
- * interleaved partial sums, rows are added into a per-channel partial for
- * RK_ROWS_PER_FLUSH outer steps, and that partial into dalpha.  Float32
- * channels last, in rows that continue one another, is one run summed in
- * RK_RUN_LANES interleaved sums instead (prelu_backward_run), flushed into
- * dalpha as often.  The blocking keeps the rounding error near
- * sqrt(n) * eps on long runs.
+ * dalpha's terms (x * dy in float64 where x <= 0) are gathered in
+ * buffers and added into exact sums (rk_sum.h), so the bits of dalpha
+ * depend on nothing but the terms: not on the layout, the order or the
+ * level.
  *
  * As in elementwise.tmpl.h, the loops are inline functions called with
  * constant unit strides on contiguous data, so that they vectorise; the
@@ -178,122 +174,126 @@ RK_INLINE RK_COMP_T RK_FN(leaky_grad)(RK_COMP_T g, RK_COMP_T xv, RK_COMP_T a)
     return RK_LEAKY_GRAD(g, xv, a_g);
 }
 
-/* One (outer, channel) row; returns the row's dalpha sum.  Each step of
- * RK_LANES elements runs two simple loops, dalpha's and then dx's (each
- * vectorises where one loop doing both does not), in one body, so that the
- * float64 arithmetic of one overlaps the stores of the other.  dalpha
- * comes first since dx may be dy or x itself. */
-RK_INLINE double RK_FN(prelu_backward_row_loop)(
+/* One (outer, channel) row, its dalpha terms into the channel's sum.  Each
+ * step of RK_LANES elements runs two simple loops, the terms' and then
+ * dx's (each vectorises where one loop doing both does not); the terms
+ * come first since dx may be dy or x itself.  The terms of RK_SUM_CHUNK
+ * elements go to the sum at once, as RK_SUM_LANES columns (zeros pad the
+ * last row). */
+RK_INLINE void RK_FN(prelu_backward_row_loop)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
-    char *dx, rk_intp sdx, RK_COMP_T a)
+    char *dx, rk_intp sdx, RK_COMP_T a, rk_binned *sum)
 {
-    double lanes[RK_LANES] = {0};
-    rk_intp i = 0;
-    for (; i + RK_LANES <= n; i += RK_LANES) {
-        for (int l = 0; l < RK_LANES; l++) {
-            lanes[l] += RK_TERM_AT(dy, x, i + l, sdy, sx);
+    double terms[RK_SUM_CHUNK];
+    for (rk_intp i0 = 0; i0 < n; i0 += RK_SUM_CHUNK) {
+        const rk_intp m = n - i0 < RK_SUM_CHUNK ? n - i0 : RK_SUM_CHUNK;
+        const char *dy0 = dy + i0 * sdy, *x0 = x + i0 * sx;
+        char *dx0 = dx + i0 * sdx;
+        rk_intp i = 0;
+        for (; i + RK_LANES <= m; i += RK_LANES) {
+            for (int l = 0; l < RK_LANES; l++) {
+                terms[i + l] = RK_TERM_AT(dy0, x0, i + l, sdy, sx);
+            }
+            for (int l = 0; l < RK_LANES; l++) {
+                RK_GRAD_AT(dy0, x0, dx0, i + l, sdy, sx, sdx, a);
+            }
         }
-        for (int l = 0; l < RK_LANES; l++) {
-            RK_GRAD_AT(dy, x, dx, i + l, sdy, sx, sdx, a);
+        for (; i < m; i++) {
+            terms[i] = RK_TERM_AT(dy0, x0, i, sdy, sx);
+            RK_GRAD_AT(dy0, x0, dx0, i, sdy, sx, sdx, a);
         }
+        for (; i % RK_SUM_LANES; i++) {
+            terms[i] = 0.0;
+        }
+        rk_binned_add(sum, terms, i / RK_SUM_LANES, RK_SUM_LANES);
     }
-    for (int l = 0; i < n; i++, l++) {
-        lanes[l] += RK_TERM_AT(dy, x, i, sdy, sx);
-        RK_GRAD_AT(dy, x, dx, i, sdy, sx, sdx, a);
-    }
-    return rk_sum_lanes(lanes);
 }
 
 /* The row loop out of line, one copy for contiguous rows and one for any
  * strides, so that the caller's own loops are register-allocated apart. */
-RK_NOINLINE double RK_FN(prelu_backward_contiguous_row)(
-    rk_intp n, const char *dy, const char *x, char *dx, RK_COMP_T a)
+RK_NOINLINE void RK_FN(prelu_backward_contiguous_row)(
+    rk_intp n, const char *dy, const char *x, char *dx, RK_COMP_T a, rk_binned *sum)
 {
-    return RK_FN(prelu_backward_row_loop)(n, dy, RK_ISIZE, x, RK_ISIZE, dx, RK_ISIZE, a);
+    RK_FN(prelu_backward_row_loop)(n, dy, RK_ISIZE, x, RK_ISIZE, dx, RK_ISIZE, a, sum);
 }
 
-RK_NOINLINE double RK_FN(prelu_backward_strided_row)(
+RK_NOINLINE void RK_FN(prelu_backward_strided_row)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
-    char *dx, rk_intp sdx, RK_COMP_T a)
+    char *dx, rk_intp sdx, RK_COMP_T a, rk_binned *sum)
 {
-    return RK_FN(prelu_backward_row_loop)(n, dy, sdy, x, sx, dx, sdx, a);
+    RK_FN(prelu_backward_row_loop)(n, dy, sdy, x, sx, dx, sdx, a, sum);
 }
 
-RK_INLINE double RK_FN(prelu_backward_row)(
+RK_INLINE void RK_FN(prelu_backward_row)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
-    char *dx, rk_intp sdx, RK_COMP_T a)
+    char *dx, rk_intp sdx, RK_COMP_T a, rk_binned *sum)
 {
     if (sdy == RK_ISIZE && sx == RK_ISIZE && sdx == RK_ISIZE) {
-        return RK_FN(prelu_backward_contiguous_row)(n, dy, x, dx, a);
+        RK_FN(prelu_backward_contiguous_row)(n, dy, x, dx, a, sum);
     }
-    return RK_FN(prelu_backward_strided_row)(n, dy, sdy, x, sx, dx, sdx, a);
+    else {
+        RK_FN(prelu_backward_strided_row)(n, dy, sdy, x, sx, dx, sdx, a, sum);
+    }
 }
 
 /* Channels last, as one contiguous run of n elements (rows that continue
  * one another) whose channel count divides RK_RUN_LANES: element i is
- * channel i % n_chan, so lane l of RK_RUN_LANES interleaved sums gathers
- * channel l % n_chan alone, and the run is summed as a channels-first row
- * is, the sums in registers.  alpha_lanes[l] is lane l's slope; the lane
- * sums are returned in lane_sums. */
+ * channel i % n_chan, so each of RK_RUN_LANES columns of terms holds one
+ * channel's.  alpha_lanes[l] is lane l's slope; term i goes to terms[i]. */
 RK_NOINLINE void RK_FN(prelu_backward_run)(
     rk_intp n, const char *dy, const char *x, char *dx,
-    const RK_COMP_T *RK_RESTRICT alpha_lanes, double *RK_RESTRICT lane_sums)
+    const RK_COMP_T *RK_RESTRICT alpha_lanes, double *RK_RESTRICT terms)
 {
-    double lanes[RK_RUN_LANES] = {0};
     rk_intp i = 0;
     for (; i + RK_RUN_LANES <= n; i += RK_RUN_LANES) {
         for (int l = 0; l < RK_RUN_LANES; l++) {
-            lanes[l] += RK_TERM_AT(dy, x, i + l, RK_ISIZE, RK_ISIZE);
+            terms[i + l] = RK_TERM_AT(dy, x, i + l, RK_ISIZE, RK_ISIZE);
         }
         for (int l = 0; l < RK_RUN_LANES; l++) {
             RK_GRAD_AT(dy, x, dx, i + l, RK_ISIZE, RK_ISIZE, RK_ISIZE, alpha_lanes[l]);
         }
     }
     for (int l = 0; i < n; i++, l++) {
-        lanes[l] += RK_TERM_AT(dy, x, i, RK_ISIZE, RK_ISIZE);
+        terms[i] = RK_TERM_AT(dy, x, i, RK_ISIZE, RK_ISIZE);
         RK_GRAD_AT(dy, x, dx, i, RK_ISIZE, RK_ISIZE, RK_ISIZE, alpha_lanes[l]);
-    }
-    for (int l = 0; l < RK_RUN_LANES; l++) {
-        lane_sums[l] = lanes[l];
     }
 }
 
-/* Channels innermost (NHWC): one element per channel, C-wide partials. */
+/* Channels innermost (NHWC): one element per channel, its term into
+ * terms[c]. */
 RK_INLINE void RK_FN(prelu_backward_channels)(
     rk_intp n_chan, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
     char *dx, rk_intp sdx, const RK_COMP_T *RK_RESTRICT alpha,
-    double *RK_RESTRICT partial)
+    double *RK_RESTRICT terms)
 {
     for (rk_intp c = 0; c < n_chan; c++) {
         RK_COMP_T g = RK_GET(dy, c * sdy), xv = RK_GET(x, c * sx);
         RK_COMP_T a_g = alpha[c] * g;
-        partial[c] += RK_FN(slope_grad_term)(g, xv);
+        terms[c] = RK_FN(slope_grad_term)(g, xv);
         RK_PUT(dx, c * sdx, RK_LEAKY_GRAD_NAN_FIRST(g, xv, a_g));
     }
 }
 
 #else
-RK_INLINE double RK_FN(prelu_backward_row)(
+RK_INLINE void RK_FN(prelu_backward_row)(
     rk_intp n, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
-    char *dx, rk_intp sdx, float a)
+    char *dx, rk_intp sdx, float a, rk_binned *sum)
 {
     float gs[RK_HALF_CHUNK], xs[RK_HALF_CHUNK], ds[RK_HALF_CHUNK];
-    double sum = 0.0;
     for (rk_intp i0 = 0; i0 < n; i0 += RK_HALF_CHUNK) {
         const rk_intp m = n - i0 < RK_HALF_CHUNK ? n - i0 : RK_HALF_CHUNK;
         const float *g = row_values_f16(m, dy + i0 * sdy, sdy, gs);
         const float *xv = row_values_f16(m, x + i0 * sx, sx, xs);
-        sum += prelu_backward_row_f32(m, (const char *)g, 4, (const char *)xv, 4,
-                                      (char *)ds, 4, a);
+        prelu_backward_row_f32(m, (const char *)g, 4, (const char *)xv, 4,
+                               (char *)ds, 4, a, sum);
         store_row_f16(m, ds, dx + i0 * sdx, sdx);
     }
-    return sum;
 }
 
 RK_INLINE void RK_FN(prelu_backward_channels)(
     rk_intp n_chan, const char *dy, rk_intp sdy, const char *x, rk_intp sx,
     char *dx, rk_intp sdx, const float *RK_RESTRICT alpha,
-    double *RK_RESTRICT partial)
+    double *RK_RESTRICT terms)
 {
     float gs[RK_HALF_CHUNK], xs[RK_HALF_CHUNK], ds[RK_HALF_CHUNK];
     for (rk_intp c0 = 0; c0 < n_chan; c0 += RK_HALF_CHUNK) {
@@ -301,42 +301,32 @@ RK_INLINE void RK_FN(prelu_backward_channels)(
         const float *g = row_values_f16(m, dy + c0 * sdy, sdy, gs);
         const float *xv = row_values_f16(m, x + c0 * sx, sx, xs);
         prelu_backward_channels_f32(m, (const char *)g, 4, (const char *)xv, 4,
-                                    (char *)ds, 4, alpha + c0, partial + c0);
+                                    (char *)ds, 4, alpha + c0, terms + c0);
         store_row_f16(m, ds, dx + c0 * sdx, sdx);
     }
 }
 #endif
 
-/* Rows o0 .. o1 of a tiled channels-last block (see tile_alpha): each row
- * of a tile adds into partial sums of its own, and the tile's rows are then
- * added in row order into partial, a fixed order (the bits depend on
- * nothing but the layout). */
+/* Rows o0 .. o1 of a tiled channels-last block (see tile_alpha), a tile of
+ * rows x n_chan terms at a time, and the rows left over one by one. */
 RK_NOINLINE void RK_FN(prelu_backward_tiled)(
     rk_intp o0, rk_intp o1, rk_intp n_chan, rk_intp rows,
     const char *dy, const char *x, char *dx,
-    const RK_COMP_T *RK_RESTRICT tiled, double *RK_RESTRICT partial)
+    const RK_COMP_T *RK_RESTRICT tiled, rk_binned *sums)
 {
-    double sums[RK_PRELU_TILE];
+    double terms[RK_PRELU_TILE];
     const rk_intp row = n_chan * RK_ISIZE;
     rk_intp o = o0;
-    for (rk_intp i = 0; i < rows * n_chan; i++) {
-        sums[i] = 0.0;
-    }
     for (; o + rows <= o1; o += rows) {
         RK_FN(prelu_backward_channels)(rows * n_chan, dy + o * row, RK_ISIZE,
                                        x + o * row, RK_ISIZE, dx + o * row, RK_ISIZE,
-                                       tiled, sums);
+                                       tiled, terms);
+        rk_binned_add(sums, terms, rows, n_chan);
     }
-    for (; o < o1; o++) {               /* the rows left over, into the first */
+    for (; o < o1; o++) {
         RK_FN(prelu_backward_channels)(n_chan, dy + o * row, RK_ISIZE, x + o * row,
-                                       RK_ISIZE, dx + o * row, RK_ISIZE, tiled, sums);
-    }
-    for (rk_intp c = 0; c < n_chan; c++) {
-        double sum = 0.0;
-        for (rk_intp r = 0; r < rows; r++) {
-            sum += sums[r * n_chan + c];
-        }
-        partial[c] = sum;
+                                       RK_ISIZE, dx + o * row, RK_ISIZE, tiled, terms);
+        rk_binned_add(sums, terms, 1, n_chan);
     }
 }
 
@@ -345,10 +335,9 @@ static void RK_FN(rk_prelu_backward)(
     const char *dy, const rk_intp dy_s[3],
     const char *x, const rk_intp x_s[3],
     char *dx, const rk_intp dx_s[3],
-    const void *alpha_, double *dalpha, double *scratch)
+    const void *alpha_, rk_exact *dalpha, void *scratch)
 {
     const RK_COMP_T *RK_RESTRICT alpha = (const RK_COMP_T *)alpha_;
-    double *RK_RESTRICT partial = scratch;
     const rk_intp n_outer = block->n_outer, n_chan = block->n_chan;
     const rk_intp n_inner = block->n_inner;
     const int rows_contiguous =
@@ -356,80 +345,92 @@ static void RK_FN(rk_prelu_backward)(
     const int channels_contiguous =
         dy_s[1] == RK_ISIZE && x_s[1] == RK_ISIZE && dx_s[1] == RK_ISIZE;
     const rk_intp row = n_chan * RK_ISIZE;
-    RK_COMP_T tiled[RK_PRELU_TILE];
-    const rk_intp rows = RK_FN(tile_alpha)(
-        block, channels_contiguous, dy_s[0] == row && x_s[0] == row && dx_s[0] == row,
-        alpha, tiled, RK_PRELU_TILE);
+    const int rows_continue = dy_s[0] == row && x_s[0] == row && dx_s[0] == row;
+    /* scratch (RK_PRELU_BACKWARD_SCRATCH): channels first, a sum per
+     * channel; channels last, one with a column per channel (or lane of a
+     * run) and a row of terms */
+    rk_binned *RK_RESTRICT sums = (rk_binned *)scratch;
+    double *RK_RESTRICT store = (double *)(sums + (n_inner == 1 ? 1 : n_chan));
+
+    if (n_inner != 1) {
+        for (rk_intp c = 0; c < n_chan; c++) {
+            rk_binned_init(&sums[c], RK_SUM_LANES, store + c * 4 * RK_SUM_LANES,
+                           &dalpha[c], 1);
+        }
+        for (rk_intp o = 0; o < n_outer; o++) {
+            for (rk_intp c = 0; c < n_chan; c++) {
+                const char *dy_c = dy + o * dy_s[0] + c * dy_s[1];
+                const char *x_c = x + o * x_s[0] + c * x_s[1];
+                char *dx_c = dx + o * dx_s[0] + c * dx_s[1];
+                if (rows_contiguous) {
+                    RK_FN(prelu_backward_row)(n_inner, dy_c, RK_ISIZE, x_c, RK_ISIZE,
+                                              dx_c, RK_ISIZE, alpha[c], &sums[c]);
+                }
+                else {
+                    RK_FN(prelu_backward_row)(n_inner, dy_c, dy_s[2], x_c, x_s[2],
+                                              dx_c, dx_s[2], alpha[c], &sums[c]);
+                }
+            }
+        }
+        for (rk_intp c = 0; c < n_chan; c++) {
+            rk_binned_empty(&sums[c]);
+        }
+        return;
+    }
 
 #if !RK_IS_HALF
     /* float32 only: for float64 the run was slower past the caches (1.2x
      * the tiled loop's time, where it is 0.8x to 0.9x for float32) */
-    if (RK_ISIZE == 4 && n_inner == 1 && channels_contiguous && n_chan >= 1
-        && RK_RUN_LANES % n_chan == 0
-        && dy_s[0] == row && x_s[0] == row && dx_s[0] == row) {
-        /* a flush every RK_ROWS_PER_FLUSH elements per lane */
-        const rk_intp flush = RK_ROWS_PER_FLUSH * (RK_RUN_LANES / n_chan);
+    if (RK_ISIZE == 4 && channels_contiguous && n_chan >= 1
+        && RK_RUN_LANES % n_chan == 0 && rows_continue) {
+        const rk_intp n = n_outer * n_chan;
         RK_COMP_T alpha_lanes[RK_RUN_LANES];
-        double lane_sums[RK_RUN_LANES];
+        double terms[RK_RUN_CHUNK];
         for (int l = 0; l < RK_RUN_LANES; l++) {
             alpha_lanes[l] = alpha[l % n_chan];
         }
-        for (rk_intp o0 = 0; o0 < n_outer; o0 += flush) {
-            const rk_intp o1 = n_outer - o0 < flush ? n_outer : o0 + flush;
-            RK_FN(prelu_backward_run)((o1 - o0) * n_chan, dy + o0 * row, x + o0 * row,
-                                      dx + o0 * row, alpha_lanes, lane_sums);
-            for (rk_intp c = 0; c < n_chan; c++) {
-                double sum = 0.0;
-                for (rk_intp l = c; l < RK_RUN_LANES; l += n_chan) {
-                    sum += lane_sums[l];
-                }
-                dalpha[c] += sum;
+        rk_binned_init(sums, RK_RUN_LANES, store, dalpha, n_chan);
+        for (rk_intp i0 = 0; i0 < n; i0 += RK_RUN_CHUNK) {
+            const rk_intp m = n - i0 < RK_RUN_CHUNK ? n - i0 : RK_RUN_CHUNK;
+            rk_intp i = m;
+            RK_FN(prelu_backward_run)(m, dy + i0 * RK_ISIZE, x + i0 * RK_ISIZE,
+                                      dx + i0 * RK_ISIZE, alpha_lanes, terms);
+            for (; i % RK_RUN_LANES; i++) {
+                terms[i] = 0.0;
             }
+            rk_binned_add(sums, terms, i / RK_RUN_LANES, RK_RUN_LANES);
         }
+        rk_binned_empty(sums);
         return;
     }
 #endif
 
-    for (rk_intp o0 = 0; o0 < n_outer; o0 += RK_ROWS_PER_FLUSH) {
-        rk_intp o1 = n_outer - o0 < RK_ROWS_PER_FLUSH ? n_outer : o0 + RK_ROWS_PER_FLUSH;
+    rk_binned_init(sums, n_chan, store, dalpha, n_chan);
+    {
+        RK_COMP_T tiled[RK_PRELU_TILE];
+        const rk_intp rows = RK_FN(tile_alpha)(block, channels_contiguous, rows_continue,
+                                               alpha, tiled, RK_PRELU_TILE);
         if (rows) {
-            RK_FN(prelu_backward_tiled)(o0, o1, n_chan, rows, dy, x, dx, tiled, partial);
-            for (rk_intp c = 0; c < n_chan; c++) {
-                dalpha[c] += partial[c];
-            }
-            continue;
-        }
-        for (rk_intp c = 0; c < n_chan; c++) {
-            partial[c] = 0.0;
-        }
-        for (rk_intp o = o0; o < o1; o++) {
-            const char *dy_o = dy + o * dy_s[0], *x_o = x + o * x_s[0];
-            char *dx_o = dx + o * dx_s[0];
-            if (n_inner == 1) {
-                if (channels_contiguous) {
-                    RK_FN(prelu_backward_channels)(n_chan, dy_o, RK_ISIZE, x_o, RK_ISIZE,
-                                                   dx_o, RK_ISIZE, alpha, partial);
-                }
-                else {
-                    RK_FN(prelu_backward_channels)(n_chan, dy_o, dy_s[1], x_o, x_s[1],
-                                                   dx_o, dx_s[1], alpha, partial);
-                }
-                continue;
-            }
-            for (rk_intp c = 0; c < n_chan; c++) {
-                const char *dy_c = dy_o + c * dy_s[1], *x_c = x_o + c * x_s[1];
-                char *dx_c = dx_o + c * dx_s[1];
-                partial[c] += rows_contiguous
-                    ? RK_FN(prelu_backward_row)(n_inner, dy_c, RK_ISIZE, x_c, RK_ISIZE,
-                                                dx_c, RK_ISIZE, alpha[c])
-                    : RK_FN(prelu_backward_row)(n_inner, dy_c, dy_s[2], x_c, x_s[2],
-                                                dx_c, dx_s[2], alpha[c]);
-            }
-        }
-        for (rk_intp c = 0; c < n_chan; c++) {
-            dalpha[c] += partial[c];
+            RK_FN(prelu_backward_tiled)(0, n_outer, n_chan, rows, dy, x, dx, tiled, sums);
+            rk_binned_empty(sums);
+            return;
         }
     }
+    for (rk_intp o = 0; o < n_outer; o++) {
+        double *RK_RESTRICT terms = store + 4 * n_chan;
+        const char *dy_o = dy + o * dy_s[0], *x_o = x + o * x_s[0];
+        char *dx_o = dx + o * dx_s[0];
+        if (channels_contiguous) {
+            RK_FN(prelu_backward_channels)(n_chan, dy_o, RK_ISIZE, x_o, RK_ISIZE,
+                                           dx_o, RK_ISIZE, alpha, terms);
+        }
+        else {
+            RK_FN(prelu_backward_channels)(n_chan, dy_o, dy_s[1], x_o, x_s[1],
+                                           dx_o, dx_s[1], alpha, terms);
+        }
+        rk_binned_add(sums, terms, 1, n_chan);
+    }
+    rk_binned_empty(sums);
 }
 
 #undef RK_FN

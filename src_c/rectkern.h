@@ -31,6 +31,49 @@ enum { RK_U8 = 0, RK_U16, RK_U32, RK_U64, RK_NUM_INDEX };
 typedef void rk_ufunc_loop(char **args, const rk_intp *dimensions,
                            const rk_intp *steps, void *data);
 
+/* ---- the one summation of every reduction (sum.c)
+ *
+ * An exact sum of doubles: value = sum of chunk[i] * 2^(32 i - 1074), so
+ * every finite double is a whole number of units, adds are integer adds,
+ * and the result is the exact sum whatever the order of the terms, rounded
+ * once (rk_exact_value).  Zero-initialise it (memset or = {0}) to start. */
+#define RK_EXACT_CHUNKS 67
+typedef struct {
+    int64_t chunk[RK_EXACT_CHUNKS];
+    int64_t adds;                 /* adds since the carries were propagated */
+    unsigned char nan, pos_inf, neg_inf;
+} rk_exact;
+
+/* Adds one double: a NaN makes the sum NaN, an infinity infinite (NaN with
+ * both signs). */
+void rk_exact_add(rk_exact *sum, double x);
+/* Adds the sum `other` into `sum`. */
+void rk_exact_merge(rk_exact *sum, const rk_exact *other);
+/* The exact sum rounded to the nearest double, ties to even: +0.0 when it
+ * is zero, +-inf past the largest double. */
+double rk_exact_value(const rk_exact *sum);
+
+/* The fast way into exact sums (rk_sum.h): terms in rows of `cols`
+ * columns, column c bound for sums[c % n_sums], split on a grid of two
+ * bins per column whose double sums are exact, then added into the exact
+ * sums when the grid changes, after RK_BIN_ROWS rows, and at the end.
+ * bins holds 2 * cols doubles. */
+typedef struct {
+    double limit, m1, m2;         /* the grid: |term| < limit; limit 0: none yet */
+    rk_intp rows;                 /* rows in the bins since they were last emptied */
+    rk_intp cols, n_sums;
+    double *bins;
+    rk_exact *sums;
+} rk_binned;
+
+/* Columns of one row of dalpha's terms (channels first), and the lanes of
+ * a channels-last run (channels dividing it), in prelu_backward. */
+#define RK_SUM_LANES 8
+#define RK_RUN_LANES 64
+#define RK_PRELU_BACKWARD_SCRATCH(n_chan) \
+    ((size_t)(n_chan) * (sizeof(rk_binned) + 4 * RK_SUM_LANES * sizeof(double)) \
+     + (5 * (size_t)(n_chan) + 4 * RK_RUN_LANES) * sizeof(double))
+
 /* ---- fused ops */
 
 /* One block of (n_outer, n_chan, n_inner) elements. */
@@ -50,16 +93,17 @@ typedef void rk_prelu_fn(
     const void *alpha);
 
 /*
- * PReLU backward.  dx = x > 0 ? dy : alpha[c] * dy (NaN x gives NaN) and
- * dalpha[c] += sum over x <= 0 of x * dy, in float64.  alpha as above;
- * scratch holds n_chan doubles.  dx may be dy or x itself.
+ * PReLU backward.  dx = x > 0 ? dy : alpha[c] * dy (NaN x gives NaN), and
+ * the terms x * dy (in float64, x <= 0) added into the exact sums
+ * dalpha[c].  alpha as above; scratch holds
+ * RK_PRELU_BACKWARD_SCRATCH(n_chan) bytes.  dx may be dy or x itself.
  */
 typedef void rk_prelu_backward_fn(
     const rk_block *block,
     const char *dy, const rk_intp dy_strides[3],
     const char *x, const rk_intp x_strides[3],
     char *dx, const rk_intp dx_strides[3],
-    const void *alpha, double *dalpha, double *scratch);
+    const void *alpha, rk_exact *dalpha, void *scratch);
 
 /*
  * Maxout forward.  x is (n_outer, n_chan groups, k members, n_inner): its

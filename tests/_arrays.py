@@ -233,34 +233,3 @@ def assert_within_ulps(actual, expected, ulps, floor=None, signed_zeros=True):
             f"{actual[rest][worst]} expected {expected[rest][worst]} "
             f"({apart[worst]} ULP)")
 
-
-def assert_dalpha_close(actual, expected, dy, x, axis, shared):
-    """Within 1e-12 * sum |x * dy| of each channel, plus one rounding to
-    dalpha's dtype (float32 or float16 alpha); NaN and inf exactly.
-
-    A channel whose finite terms sum past float64's range is left out: there
-    an infinity, or a NaN from adding opposite infinities, depends on the
-    order of the sum, and the twin's ``np.sum`` adds in another order.
-    """
-    dy, x = np.asarray(dy), np.asarray(x)
-    dtype = ref.result_dtype(dy, x)
-    x64 = x.astype(dtype).astype(np.float64)
-    dy64 = dy.astype(dtype).astype(np.float64)
-    others = None if shared else tuple(d for d in range(x.ndim) if d != axis % x.ndim)
-    with np.errstate(invalid="ignore", over="ignore"):
-        terms = np.abs(np.where(x64 < 0, x64 * dy64, 0.0))
-        scale = np.asarray(terms.sum(axis=others)).reshape(np.shape(expected))
-        finite_part = np.where(np.isfinite(terms), terms, 0.0).sum(axis=others)
-    checked = np.isfinite(np.asarray(finite_part).reshape(np.shape(expected)))
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape
-    actual, expected, scale = actual[checked], expected[checked], scale[checked]
-    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
-    finite = np.isfinite(expected)
-    np.testing.assert_array_equal(actual[~finite], expected[~finite])
-    error = np.abs(actual[finite].astype(np.float64) - expected[finite])
-    rounding = 0.0
-    if expected.dtype != np.float64:         # one rounding of the float64 sum
-        with np.errstate(over="ignore"):     # spacing of the largest float: inf
-            rounding = np.spacing(np.abs(expected[finite])).astype(np.float64)
-    assert np.all(error <= 1e-12 * scale[finite] + rounding), (actual, expected)

@@ -1,0 +1,171 @@
+/*
+ * The exact sum (rk_exact, rectkern.h): every finite double is a whole
+ * number of units of 2^-1074, so a sum of doubles is an integer, kept in
+ * 32-bit chunks of int64 words.  Adding is integer adding, which does not
+ * depend on the order of the terms; the result is rounded once.  The same
+ * representation serves every level, so it is compiled once.
+ */
+#include <string.h>
+
+#include "rectkern.h"
+
+#define RK_CHUNK_MASK ((uint64_t)0xffffffffu)
+#define RK_CHUNK_BASE ((int64_t)1 << 32)
+/* Each add puts less than 2^32 into a chunk: 2^30 adds leave int64 room. */
+#define RK_EXACT_MAX_ADDS ((int64_t)1 << 30)
+
+/* Chunks 0 .. RK_EXACT_CHUNKS - 2 into [0, 2^32), their carries upwards;
+ * the top chunk holds the sign. */
+static void rk_exact_carry(rk_exact *sum)
+{
+    int64_t carry = 0;
+    for (int i = 0; i < RK_EXACT_CHUNKS - 1; i++) {
+        const int64_t v = sum->chunk[i] + carry;
+        const int64_t low = (int64_t)((uint64_t)v & RK_CHUNK_MASK);
+        carry = (v - low) / RK_CHUNK_BASE;      /* exact: no shift of a negative */
+        sum->chunk[i] = low;
+    }
+    sum->chunk[RK_EXACT_CHUNKS - 1] += carry;
+    sum->adds = 0;
+}
+
+void rk_exact_add(rk_exact *sum, double x)
+{
+    uint64_t bits, m, lo, mid, hi;
+    int e, i, shift;
+    memcpy(&bits, &x, sizeof bits);
+    e = (int)((bits >> 52) & 0x7ff);
+    m = bits & (((uint64_t)1 << 52) - 1);
+    if (e == 0x7ff) {
+        if (m) {
+            sum->nan = 1;
+        }
+        else if (bits >> 63) {
+            sum->neg_inf = 1;
+        }
+        else {
+            sum->pos_inf = 1;
+        }
+        return;
+    }
+    if (e == 0) {
+        if (m == 0) {
+            return;
+        }
+        e = 1;                          /* subnormal: the exponent of 2^-1022 */
+    }
+    else {
+        m |= (uint64_t)1 << 52;
+    }
+    if (sum->adds >= RK_EXACT_MAX_ADDS) {
+        rk_exact_carry(sum);
+    }
+    sum->adds++;
+    /* x = m * 2^(e - 1075): m's lowest bit is bit e - 1 of the units, and m
+     * (53 bits) shifted into place spans three chunks */
+    i = (e - 1) >> 5;
+    shift = (e - 1) & 31;
+    lo = (m << shift) & RK_CHUNK_MASK;
+    mid = (m >> (32 - shift)) & RK_CHUNK_MASK;
+    hi = (m >> 32) >> (32 - shift);
+    if (bits >> 63) {
+        sum->chunk[i] -= (int64_t)lo;
+        sum->chunk[i + 1] -= (int64_t)mid;
+        sum->chunk[i + 2] -= (int64_t)hi;
+    }
+    else {
+        sum->chunk[i] += (int64_t)lo;
+        sum->chunk[i + 1] += (int64_t)mid;
+        sum->chunk[i + 2] += (int64_t)hi;
+    }
+}
+
+void rk_exact_merge(rk_exact *sum, const rk_exact *other)
+{
+    rk_exact o = *other;
+    rk_exact_carry(&o);                 /* every chunk below 2^32, as one add's */
+    if (sum->adds >= RK_EXACT_MAX_ADDS) {
+        rk_exact_carry(sum);
+    }
+    sum->adds++;
+    for (int i = 0; i < RK_EXACT_CHUNKS; i++) {
+        sum->chunk[i] += o.chunk[i];
+    }
+    sum->nan |= o.nan;
+    sum->pos_inf |= o.pos_inf;
+    sum->neg_inf |= o.neg_inf;
+}
+
+double rk_exact_value(const rk_exact *sum)
+{
+    rk_exact s = *sum;
+    uint64_t sign = 0, c[RK_EXACT_CHUNKS], w, mant, rest, bits;
+    int top, lead, exponent, sticky = 0;
+    double result;
+    if (s.nan || (s.pos_inf && s.neg_inf)) {
+        bits = (uint64_t)0x7ff8 << 48;
+        memcpy(&result, &bits, sizeof result);
+        return result;
+    }
+    if (s.pos_inf || s.neg_inf) {
+        bits = ((uint64_t)0x7ff << 52) | ((uint64_t)s.neg_inf << 63);
+        memcpy(&result, &bits, sizeof result);
+        return result;
+    }
+    rk_exact_carry(&s);
+    if (s.chunk[RK_EXACT_CHUNKS - 1] < 0) {
+        sign = (uint64_t)1 << 63;
+        for (int i = 0; i < RK_EXACT_CHUNKS; i++) {
+            s.chunk[i] = -s.chunk[i];
+        }
+        rk_exact_carry(&s);
+    }
+    for (int i = 0; i < RK_EXACT_CHUNKS; i++) {
+        c[i] = (uint64_t)s.chunk[i];
+    }
+    top = RK_EXACT_CHUNKS - 1;
+    while (top >= 0 && c[top] == 0) {
+        top--;
+    }
+    if (top < 0) {
+        return 0.0;
+    }
+    lead = 31;
+    while (!((c[top] >> lead) & 1)) {
+        lead--;
+    }
+    if (32 * top + lead < 53) {
+        /* below 2^53 units of 2^-1074: a subnormal or the first binade,
+         * whose bits are the units themselves */
+        bits = sign | (top ? c[1] << 32 | c[0] : c[0]);
+        memcpy(&result, &bits, sizeof result);
+        return result;
+    }
+    /* the 64 bits from the leading one down; those below them are sticky */
+    {
+        const uint64_t below = top >= 2 ? c[top - 2] : 0;
+        w = (c[top] << (63 - lead)) | (c[top - 1] << (31 - lead)) | (below >> (lead + 1));
+        sticky = (below & ((((uint64_t)1) << (lead + 1)) - 1)) != 0;
+        for (int i = top - 3; i >= 0 && !sticky; i--) {
+            sticky = c[i] != 0;
+        }
+    }
+    exponent = 32 * top + lead - 1074;
+    mant = w >> 11;
+    rest = w & 0x7ff;
+    if (rest > 0x400 || (rest == 0x400 && (sticky || (mant & 1)))) {
+        mant++;
+        if (mant >> 53) {
+            mant >>= 1;
+            exponent++;
+        }
+    }
+    if (exponent > 1023) {
+        bits = sign | ((uint64_t)0x7ff << 52);
+    }
+    else {
+        bits = sign | ((uint64_t)(exponent + 1023) << 52) | (mant & (((uint64_t)1 << 52) - 1));
+    }
+    memcpy(&result, &bits, sizeof result);
+    return result;
+}
