@@ -11,6 +11,7 @@ from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort
+from libc.string cimport memset
 
 cnp.import_array()
 cnp.import_ufunc()
@@ -25,6 +26,11 @@ cdef extern from "rectkern.h" nogil:
     void rk_exact_merge(rk_exact *sum, const rk_exact *other)
     double rk_exact_value(const rk_exact *sum)
     size_t RK_PRELU_BACKWARD_SCRATCH(rk_intp n_chan)
+    ctypedef struct rk_binned:
+        pass
+    void rk_binned_init(rk_binned *b, rk_intp cols, double *bins, rk_exact *sums,
+                        rk_intp n_sums)
+    void rk_binned_empty(rk_binned *b)
 
     ctypedef struct rk_block:
         rk_intp n_outer
@@ -69,14 +75,14 @@ cdef extern from "rectkern.h" nogil:
     ctypedef void rk_optim_fn(const rk_optim_hyper *hyper, rk_intp n,
                               char **ptrs, const rk_intp *strides) noexcept nogil
     ctypedef void rk_sum_squares_fn(rk_intp n, const char *x, rk_intp stride,
-                                    rk_intp start, double *lanes) noexcept nogil
+                                    rk_binned *sum) noexcept nogil
     enum:
         RK_SGD
         RK_ADAGRAD
         RK_ADADELTA
         RK_RMSPROP
         RK_ADAM
-        RK_SQUARE_LANES
+        RK_SUM_LANES
         RK_OPT_MAXIMIZE
         RK_OPT_WEIGHT_DECAY
         RK_OPT_DECOUPLED
@@ -1522,29 +1528,27 @@ def prepare_step(str func, str rule, dict hyper, list lists, tuple names,
 cdef struct SquaresArray:
     rk_sum_squares_fn *kernel
     char *data
-    rk_intp size, itemsize, start
+    rk_intp size, itemsize
     bint contiguous
     int ndim
     rk_intp *layout            # the shape, then the strides: copies (as OptimArray's)
 
 
-cdef void sum_squares_of(const SquaresArray *array, double *lanes) noexcept nogil:
-    """One array's squares into the lanes, in C order: rows of its last axis
+cdef void sum_squares_of(const SquaresArray *array, rk_binned *sum) noexcept nogil:
+    """One array's squares into the sum, a row of its last axis at a time
     where it is not C-contiguous."""
     cdef rk_intp counter[MAX_DIMS]
     cdef const rk_intp *dims = array.layout
     cdef const rk_intp *steps = array.layout + array.ndim
-    cdef rk_intp row_start = array.start
     cdef char *ptr = array.data
     cdef int nd = array.ndim, d
     if array.contiguous:
-        array.kernel(array.size, ptr, array.itemsize, array.start, lanes)
+        array.kernel(array.size, ptr, array.itemsize, sum)
         return
     for d in range(nd):
         counter[d] = 0
     while True:
-        array.kernel(dims[nd - 1], ptr, steps[nd - 1], row_start, lanes)
-        row_start += dims[nd - 1]
+        array.kernel(dims[nd - 1], ptr, steps[nd - 1], sum)
         d = nd - 2
         while d >= 0:
             counter[d] += 1
@@ -1559,15 +1563,16 @@ cdef void sum_squares_of(const SquaresArray *array, double *lanes) noexcept nogi
 
 
 def sum_squares(str func, list arrays, str name):
-    """The sum of the squares of every element, in float64, in a fixed order:
-    element k of the arrays' C-order concatenation into lane k % 32, each
-    lane summed in order, then the lanes added pairwise (halves, lane by
-    lane).  The same bits for any layout and at every level.  One release
-    of the GIL for all the arrays."""
-    cdef double lanes[RK_SQUARE_LANES]
+    """The sum of the squares of every element, each square in float64, the
+    sum exact and rounded once (rectkern's one summation): the same bits in
+    any order, layout or split, at every level.  One release of the GIL for
+    all the arrays."""
+    cdef rk_exact total
+    cdef rk_binned binned
+    cdef double bins[4 * RK_SUM_LANES]
+    cdef double value
     cdef Py_ssize_t n = len(arrays), i, used = 0
-    cdef rk_intp start = 0
-    cdef int nd, d, half, l
+    cdef int nd, d
     cdef cnp.ndarray a
     cdef SquaresArray *records
     cdef rk_intp *layouts
@@ -1586,7 +1591,6 @@ def sum_squares(str func, list arrays, str name):
             records[i].data = <char *>cnp.PyArray_DATA(a)
             records[i].size = cnp.PyArray_SIZE(a)
             records[i].itemsize = cnp.PyArray_ITEMSIZE(a)
-            records[i].start = start
             records[i].contiguous = nd == 0 or cnp.PyArray_IS_C_CONTIGUOUS(a)
             records[i].ndim = nd
             records[i].layout = layouts + used
@@ -1594,19 +1598,15 @@ def sum_squares(str func, list arrays, str name):
                 records[i].layout[d] = cnp.PyArray_DIMS(a)[d]
                 records[i].layout[nd + d] = cnp.PyArray_STRIDES(a)[d]
             used += 2 * nd
-            start += records[i].size
-        for l in range(RK_SQUARE_LANES):
-            lanes[l] = 0.0
+        memset(&total, 0, sizeof(rk_exact))
+        rk_binned_init(&binned, RK_SUM_LANES, bins, &total, 1)
         with nogil:
             for i in range(n):
                 if records[i].size > 0:
-                    sum_squares_of(&records[i], lanes)
+                    sum_squares_of(&records[i], &binned)
+            rk_binned_empty(&binned)
+            value = rk_exact_value(&total)
     finally:
         PyMem_Free(records)
         PyMem_Free(layouts)
-    half = RK_SQUARE_LANES // 2
-    while half >= 1:
-        for l in range(half):
-            lanes[l] += lanes[l + half]
-        half //= 2
-    return lanes[0]
+    return value

@@ -523,20 +523,11 @@ def adamw_step(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1, beta2, 
 
 
 def clip_grad_norm(grads, max_norm):
-    """The norm: squares in float64 into 32 partial sums by C-order position
-    (each summed in order), then added pairwise; gradients scaled in place."""
+    """The norm: the square root of the exact sum of the float64 squares;
+    gradients scaled in place."""
     with np.errstate(all="ignore"):
         flat = np.concatenate([np.asarray(g, np.float64).ravel() for g in grads] + [np.zeros(0)])
-        squares = flat * flat
-        lanes = np.zeros(32)
-        for start in range(0, squares.size, 32):
-            chunk = squares[start:start + 32]
-            lanes[:chunk.size] += chunk
-        width = 32
-        while width > 1:
-            width //= 2
-            lanes[:width] += lanes[width:2 * width]
-        norm = float(np.sqrt(lanes[0]))
+        norm = float(np.sqrt(exact_sum(flat * flat)))
         coefficient = max_norm / (norm + 1e-6)
         if coefficient < 1.0 or np.isnan(coefficient):
             for g in grads:

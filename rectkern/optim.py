@@ -1058,11 +1058,11 @@ class AdamW(_Optimizer):
 def clip_grad_norm(grads: Arrays, max_norm: float) -> float:
     """Scale gradients in place so that their global L2 norm is at most max_norm.
 
-    The norm is that of all the gradients together: the sum of their
-    squares, each square and sum in float64, in a fixed order (element k of
-    the gradients' C-order concatenation into partial sum k % 32, the 32
-    partial sums then added pairwise), so the same gradients give the same
-    bits on every run, at every level and in any memory layout.  When
+    The norm is that of all the gradients together: the square root of the
+    sum of their squares, each square in float64 and their sum exact,
+    rounded once (equal to ``math.fsum``; see "Sums" in the README), so the
+    same gradients give the same bits in any order, memory layout or split,
+    and at every level.  When
     ``max_norm / (norm + 1e-6)`` is below 1 every gradient is multiplied by
     it, in its compute type (float32 for float16 and float32), as
     ``torch.nn.utils.clip_grad_norm_`` does.

@@ -298,42 +298,22 @@ RK_OPTIM_RULE_FN(rk_adam, RK_ADAM)
 
 #undef RK_OPTIM_RULE_FN
 
-/* rk_sum_squares_fn: value i of the row into lane (start + i) % lanes. */
-static void RK_FN(rk_sum_squares)(rk_intp n, const char *x, rk_intp stride, rk_intp start,
-                                  double lanes[RK_SQUARE_LANES])
+/* rk_sum_squares_fn */
+static void RK_FN(rk_sum_squares)(rk_intp n, const char *x, rk_intp stride, rk_binned *sum)
 {
     RK_T buf[RK_OPTIM_CHUNK];
-    /* the lanes in a local array, which the compiler keeps in registers
-     * (lanes itself might alias the values, as far as it knows) */
-    double acc[RK_SQUARE_LANES];
-    rk_intp lane = start % RK_SQUARE_LANES;
-    for (int l = 0; l < RK_SQUARE_LANES; l++) {
-        acc[l] = lanes[l];
-    }
+    double squares[RK_OPTIM_CHUNK];
     for (rk_intp done = 0; done < n; done += RK_OPTIM_CHUNK) {
         rk_intp m = n - done < RK_OPTIM_CHUNK ? n - done : RK_OPTIM_CHUNK;
         const RK_T *v = RK_FN(row_values)(m, x + done * stride, stride, buf);
-        rk_intp i = 0;
-        for (; i < m && lane != 0; i++) {
-            double d = (double)v[i];
-            acc[lane] += d * d;
-            lane = (lane + 1) % RK_SQUARE_LANES;
+        for (rk_intp i = 0; i < m; i++) {
+            const double d = (double)v[i];
+            squares[i] = d * d;
         }
-        /* lane is 0 here, and stays 0 after each whole turn */
-        for (; i + RK_SQUARE_LANES <= m; i += RK_SQUARE_LANES) {
-            for (int l = 0; l < RK_SQUARE_LANES; l++) {
-                double d = (double)v[i + l];
-                acc[l] += d * d;
-            }
+        for (; m % RK_SUM_LANES; m++) {
+            squares[m] = 0.0;
         }
-        for (; i < m; i++) {
-            double d = (double)v[i];
-            acc[lane] += d * d;
-            lane = (lane + 1) % RK_SQUARE_LANES;
-        }
-    }
-    for (int l = 0; l < RK_SQUARE_LANES; l++) {
-        lanes[l] = acc[l];
+        rk_binned_add(sum, squares, m / RK_SUM_LANES, RK_SUM_LANES);
     }
 }
 

@@ -66,6 +66,27 @@ typedef struct {
     rk_exact *sums;
 } rk_binned;
 
+/* The grid's bins: RK_BIN_BITS bits each, RK_BIN_ROWS rows between
+ * emptyings (see rk_sum.h). */
+#define RK_BIN_BITS 41
+#define RK_BIN_ROWS 512                         /* < 2^(51 - RK_BIN_BITS) */
+#define RK_BIN_EXACT_ROWS 4096                  /* 2^(53 - RK_BIN_BITS) */
+#define RK_GRID_MIN (2 * RK_BIN_BITS - 1074)    /* u2 = 2^-1074: holds every bit */
+#define RK_GRID_MAX (1023 - 11)                 /* m1 and the bins stay finite */
+#define RK_GRID_MARGIN 2        /* limit >= 4 times the largest term met */
+#define RK_GRID_FALL (1.0 / 16777216)   /* a finer grid when the largest term falls 2^24 */
+
+/* The scalar parts (sum.c): set up with cols columns (bins: 4 * cols
+ * doubles) bound for sums[c % n_sums]; the bins into the sums; a grid
+ * for terms up to max (0 when none takes them); n rows straight into the
+ * sums; the remainders below bin 2 of n rows split from saved bins. */
+void rk_binned_init(rk_binned *b, rk_intp cols, double *bins, rk_exact *sums, rk_intp n_sums);
+void rk_binned_empty(rk_binned *b);
+int rk_binned_regrid(rk_binned *b, double max);
+void rk_binned_exactly(rk_binned *b, const double *t, rk_intp n);
+void rk_binned_remainders(const rk_binned *b, const double *t, rk_intp n,
+                          const double *saved1, const double *saved2);
+
 /* Columns of one row of dalpha's terms (channels first), and the lanes of
  * a channels-last run (channels dividing it), in prelu_backward. */
 #define RK_SUM_LANES 8
@@ -196,13 +217,10 @@ typedef void rk_optim_fn(const rk_optim_hyper *hyper, rk_intp n,
                          char *const ptrs[], const rk_intp strides[]);
 
 /*
- * Squares of n values (at x + i * stride), in float64, added into lanes:
- * value i into lanes[(start + i) % RK_SQUARE_LANES], so that a row split
- * anywhere gives the same lanes.
+ * The squares of n values (at x + i * stride), in float64, added into the
+ * binned sum (one column per lane of RK_SUM_LANES, one exact sum).
  */
-#define RK_SQUARE_LANES 32
-typedef void rk_sum_squares_fn(rk_intp n, const char *x, rk_intp stride,
-                               rk_intp start, double lanes[RK_SQUARE_LANES]);
+typedef void rk_sum_squares_fn(rk_intp n, const char *x, rk_intp stride, rk_binned *sum);
 
 /* ---- every kernel of one instruction-set level, indexed by dtype */
 typedef struct {

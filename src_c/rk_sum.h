@@ -22,84 +22,6 @@
 
 #include "rk_dtypes.h"
 
-#define RK_BIN_BITS 41
-#define RK_BIN_ROWS 512                         /* < 2^(51 - RK_BIN_BITS) */
-#define RK_BIN_EXACT_ROWS 4096                  /* 2^(53 - RK_BIN_BITS) */
-#define RK_GRID_MIN (2 * RK_BIN_BITS - 1074)    /* u2 = 2^-1074: holds every bit */
-#define RK_GRID_MAX (1023 - 11)                 /* m1 and the bins stay finite */
-#define RK_GRID_MARGIN 2        /* limit >= 4 times the largest term met */
-#define RK_GRID_FALL 0x1p-24    /* a finer grid when the largest term falls this far */
-
-RK_INLINE double rk_sum_pow2(int k)
-{
-    return rk_bits_double((uint64_t)(k + 1023) << 52);
-}
-
-RK_INLINE void rk_binned_init(rk_binned *b, rk_intp cols, double *bins,
-                              rk_exact *sums, rk_intp n_sums)
-{
-    b->limit = 0.0;
-    b->m1 = b->m2 = 0.0;
-    b->rows = 0;
-    b->cols = cols;
-    b->n_sums = n_sums;
-    b->bins = bins;
-    b->sums = sums;
-    for (rk_intp c = 0; c < 2 * cols; c++) {
-        bins[c] = 0.0;
-    }
-}
-
-/* The bins into the exact sums.  The columns of one sum are added first
- * where their count times the rows stays within RK_BIN_EXACT_ROWS, so that
- * the total is as exact as each column's. */
-static void rk_binned_empty(rk_binned *b)
-{
-    const rk_intp cols = b->cols, n_sums = b->n_sums;
-    if (cols % n_sums == 0 && b->rows * (cols / n_sums) <= RK_BIN_EXACT_ROWS) {
-        for (rk_intp s = 0; s < n_sums; s++) {
-            double bin1 = 0.0, bin2 = 0.0;
-            for (rk_intp c = s; c < cols; c += n_sums) {
-                bin1 += b->bins[c];
-                bin2 += b->bins[cols + c];
-            }
-            rk_exact_add(&b->sums[s], bin1);
-            rk_exact_add(&b->sums[s], bin2);
-        }
-    }
-    else {
-        for (rk_intp c = 0; c < 2 * cols; c++) {
-            rk_exact_add(&b->sums[(c % cols) % n_sums], b->bins[c]);
-        }
-    }
-    for (rk_intp c = 0; c < 2 * cols; c++) {
-        b->bins[c] = 0.0;
-    }
-    b->rows = 0;
-}
-
-/* A grid for terms below 2^RK_GRID_MARGIN max (the bins emptied first if
- * it differs), or 0 when max is too large (or inf) for any. */
-static int rk_binned_regrid(rk_binned *b, double max)
-{
-    int g = (int)(rk_double_bits(max) >> 52) - 1022 + RK_GRID_MARGIN;
-    double limit;
-    if (g > RK_GRID_MAX) {
-        return 0;
-    }
-    if (g < RK_GRID_MIN) {
-        g = RK_GRID_MIN;
-    }
-    limit = rk_sum_pow2(g);
-    if (limit != b->limit) {
-        rk_binned_empty(b);
-        b->limit = limit;
-        b->m1 = 1.5 * rk_sum_pow2(g - RK_BIN_BITS + 52);
-        b->m2 = 1.5 * rk_sum_pow2(g - 2 * RK_BIN_BITS + 52);
-    }
-    return 1;
-}
-
 /* gcc and clang: vectors of the level's width (RK_SUM_WIDTH doubles), in
  * groups of 8 columns.  Written out because the loops' own vectorisation
  * sums each column in order along the rows instead.  Other compilers run
@@ -181,38 +103,6 @@ RK_INLINE double rk_sum_max(const double *RK_RESTRICT t, rk_intp n)
         max = a > max ? a : max;
     }
     return max;
-}
-
-/* n rows of terms the grid cannot take, straight into the exact sums. */
-static void rk_binned_exactly(rk_binned *b, const double *t, rk_intp n)
-{
-    for (rk_intp r = 0; r < n; r++) {
-        for (rk_intp c = 0; c < b->cols; c++) {
-            rk_exact_add(&b->sums[c % b->n_sums], t[r * b->cols + c]);
-        }
-    }
-}
-
-/* The remainders below bin 2 of n rows, into the exact sums: the split
- * again, column by column from the bins it started from (saved1, saved2),
- * so that each sum rounds as it did. */
-static void rk_binned_remainders(const rk_binned *b, const double *t, rk_intp n,
-                                 const double *saved1, const double *saved2)
-{
-    const double m1 = b->m1, m2 = b->m2;
-    for (rk_intp c = 0; c < b->cols; c++) {
-        double a1 = saved1[c] + m1, a2 = saved2[c] + m2;
-        for (rk_intp r = 0; r < n; r++) {
-            const double v = t[r * b->cols + c];
-            const double s1 = a1 + v, r1 = v - (s1 - a1);
-            const double s2 = a2 + r1, r2 = r1 - (s2 - a2);
-            if (r2 != 0.0) {
-                rk_exact_add(&b->sums[c % b->n_sums], r2);
-            }
-            a1 = s1;
-            a2 = s2;
-        }
-    }
 }
 
 /* n rows of cols columns into the bins of the grid (bin1 and bin2, cols
