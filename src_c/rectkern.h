@@ -41,6 +41,7 @@ typedef void rk_ufunc_loop(char **args, const rk_intp *dimensions,
 typedef struct {
     int64_t chunk[RK_EXACT_CHUNKS];
     int64_t adds;                 /* adds since the carries were propagated */
+    int lo, hi;                   /* chunks outside [lo, hi) are 0; hi 0: all are */
     unsigned char nan, pos_inf, neg_inf;
 } rk_exact;
 

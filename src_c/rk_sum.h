@@ -106,21 +106,27 @@ RK_INLINE double rk_sum_max(const double *RK_RESTRICT t, rk_intp n)
 }
 
 /* n rows of cols columns into the bins of the grid (bin1 and bin2, cols
- * each); returns whether any term leaves a remainder below bin 2. */
+ * each).  Returns whether any term leaves a remainder below bin 2, and
+ * puts the largest |t| in *max (as rk_sum_max): where it is not below the
+ * grid's limit, the bins are not to be trusted. */
 RK_INLINE int rk_binned_split(const double *RK_RESTRICT t, rk_intp n, rk_intp cols,
                               double m1, double m2,
-                              double *RK_RESTRICT bin1, double *RK_RESTRICT bin2)
+                              double *RK_RESTRICT bin1, double *RK_RESTRICT bin2,
+                              double *max)
 {
     uint64_t rest = 0;          /* not zero where some remainder is not (NaN too) */
+    double largest = 0.0;
     rk_intp c0 = 0;
 #ifdef RK_SUM_VECTORS
     const rk_sum_vec m1v = (rk_sum_vec){0} + m1, m2v = (rk_sum_vec){0} + m2;
+    const rk_sum_mask high = (rk_sum_mask){0} + (int64_t)0x7fffffff00000000;
     for (; c0 + 8 <= cols; c0 += 8) {
-        rk_sum_vec a1[RK_SUM_GROUP], a2[RK_SUM_GROUP];
+        rk_sum_vec a1[RK_SUM_GROUP], a2[RK_SUM_GROUP], top[RK_SUM_GROUP];
         rk_sum_mask any = {0};
         for (int h = 0; h < RK_SUM_GROUP; h++) {
             a1[h] = rk_sum_load(bin1 + c0 + RK_SUM_WIDTH * h) + m1v;
             a2[h] = rk_sum_load(bin2 + c0 + RK_SUM_WIDTH * h) + m2v;
+            top[h] = (rk_sum_vec){0};
         }
         for (rk_intp r = 0; r < n; r++) {
             for (int h = 0; h < RK_SUM_GROUP; h++) {
@@ -130,11 +136,16 @@ RK_INLINE int rk_binned_split(const double *RK_RESTRICT t, rk_intp n, rk_intp co
                 any |= r1 != s2 - a2[h];
                 a1[h] = s1;
                 a2[h] = s2;
+                top[h] = rk_sum_max_of((rk_sum_vec)((rk_sum_mask)v & high), top[h]);
             }
         }
         for (int h = 0; h < RK_SUM_GROUP; h++) {
             rk_sum_store(bin1 + c0 + RK_SUM_WIDTH * h, a1[h] - m1v);
             rk_sum_store(bin2 + c0 + RK_SUM_WIDTH * h, a2[h] - m2v);
+            for (int l = 0; l < RK_SUM_WIDTH; l++) {
+                const double a = top[h][l];
+                largest = a > largest || a != a ? a : largest;
+            }
         }
         for (int l = 0; l < RK_SUM_WIDTH; l++) {
             rest |= (uint64_t)any[l];
@@ -144,46 +155,71 @@ RK_INLINE int rk_binned_split(const double *RK_RESTRICT t, rk_intp n, rk_intp co
     for (rk_intp c = c0; c < cols; c++) {
         double a1 = bin1[c] + m1, a2 = bin2[c] + m2;
         for (rk_intp r = 0; r < n; r++) {
-            const double v = t[r * cols + c];
+            const double v = t[r * cols + c], a = fabs(v);
             const double s1 = a1 + v, r1 = v - (s1 - a1);
             const double s2 = a2 + r1;
             rest |= r1 != s2 - a2;
             a1 = s1;
             a2 = s2;
+            largest = a > largest || a != a ? a : largest;
         }
         bin1[c] = a1 - m1;
         bin2[c] = a2 - m2;
     }
+    *max = largest;
     return rest != 0;
 }
 
 /* Adds rows x cols terms, t[r * cols + c] to column c; cols is b->cols,
- * passed apart so that a constant can reach the loops. */
+ * passed apart so that a constant can reach the loops.  A piece of rows
+ * goes through the grid in place, whose limit it is checked against as
+ * it goes: a piece that outgrows it is split again on a new grid, from the
+ * bins saved before it.  The grid is made finer for the next piece when
+ * the largest term falls far below it. */
 RK_INLINE void rk_binned_add(rk_binned *b, const double *RK_RESTRICT t, rk_intp rows,
                              rk_intp cols)
 {
+    double *RK_RESTRICT saved = b->bins + 2 * cols;
     while (rows > 0) {
         rk_intp n = RK_BIN_ROWS - b->rows;
         double max;
+        int rest;
         if (n == 0) {
             rk_binned_empty(b);
             n = RK_BIN_ROWS;
         }
         n = n < rows ? n : rows;
-        max = rk_sum_max(t, n * cols);
-        if ((!(max < b->limit) || (max < b->limit * RK_GRID_FALL && max != 0.0))
-            && !rk_binned_regrid(b, max)) {
+        if (b->limit == 0.0 && !rk_binned_regrid(b, rk_sum_max(t, n * cols))) {
             rk_binned_exactly(b, t, n);
+            t += n * cols;
+            rows -= n;
+            continue;
         }
-        else {
-            double *RK_RESTRICT saved = b->bins + 2 * cols;
+        for (rk_intp c = 0; c < 2 * cols; c++) {
+            saved[c] = b->bins[c];
+        }
+        rest = rk_binned_split(t, n, cols, b->m1, b->m2, b->bins, b->bins + cols, &max);
+        if (!(max < b->limit)) {
             for (rk_intp c = 0; c < 2 * cols; c++) {
-                saved[c] = b->bins[c];
+                b->bins[c] = saved[c];
             }
-            if (rk_binned_split(t, n, cols, b->m1, b->m2, b->bins, b->bins + cols)) {
-                rk_binned_remainders(b, t, n, saved, saved + cols);
+            if (!rk_binned_regrid(b, max)) {
+                rk_binned_exactly(b, t, n);
+                t += n * cols;
+                rows -= n;
+                continue;
             }
-            b->rows += n;
+            for (rk_intp c = 0; c < 2 * cols; c++) {
+                saved[c] = b->bins[c];      /* emptied by the new grid */
+            }
+            rest = rk_binned_split(t, n, cols, b->m1, b->m2, b->bins, b->bins + cols, &max);
+        }
+        if (rest) {
+            rk_binned_remainders(b, t, n, saved, saved + cols);
+        }
+        b->rows += n;
+        if (max < b->limit * RK_GRID_FALL && max != 0.0) {
+            rk_binned_regrid(b, max);
         }
         t += n * cols;
         rows -= n;

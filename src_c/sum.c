@@ -15,21 +15,40 @@
 #define RK_CHUNK_MASK ((uint64_t)0xffffffffu)
 #define RK_CHUNK_BASE ((int64_t)1 << 32)
 /* Each add puts less than 2^32 into a chunk: 2^30 adds leave int64 room. */
-#define RK_EXACT_MAX_ADDS ((int64_t)1 << 30)
+#ifndef RK_EXACT_MAX_ADDS
+#  define RK_EXACT_MAX_ADDS ((int64_t)1 << 30)
+#endif
 
-/* Chunks 0 .. RK_EXACT_CHUNKS - 2 into [0, 2^32), their carries upwards;
- * the top chunk holds the sign. */
+/* Chunks lo .. hi - 2 into [0, 2^32), their carries upwards; the top
+ * chunk of the range (the last chunk at most) holds the sign. */
 static void rk_exact_carry(rk_exact *sum)
 {
     int64_t carry = 0;
-    for (int i = 0; i < RK_EXACT_CHUNKS - 1; i++) {
+    const int top = sum->hi < RK_EXACT_CHUNKS - 1 ? sum->hi : RK_EXACT_CHUNKS - 1;
+    if (sum->hi == 0) {
+        return;
+    }
+    for (int i = sum->lo; i < top; i++) {
         const int64_t v = sum->chunk[i] + carry;
         const int64_t low = (int64_t)((uint64_t)v & RK_CHUNK_MASK);
         carry = (v - low) / RK_CHUNK_BASE;      /* exact: no shift of a negative */
         sum->chunk[i] = low;
     }
-    sum->chunk[RK_EXACT_CHUNKS - 1] += carry;
+    sum->chunk[top] += carry;
+    sum->hi = top + 1;
     sum->adds = 0;
+}
+
+/* Chunks first .. last - 1 may now be nonzero. */
+static void rk_exact_touch(rk_exact *sum, int first, int last)
+{
+    if (sum->hi == 0) {
+        sum->lo = first;
+        sum->hi = last;
+        return;
+    }
+    sum->lo = first < sum->lo ? first : sum->lo;
+    sum->hi = last > sum->hi ? last : sum->hi;
 }
 
 void rk_exact_add(rk_exact *sum, double x)
@@ -71,6 +90,7 @@ void rk_exact_add(rk_exact *sum, double x)
     lo = (m << shift) & RK_CHUNK_MASK;
     mid = (m >> (32 - shift)) & RK_CHUNK_MASK;
     hi = (m >> 32) >> (32 - shift);
+    rk_exact_touch(sum, i, i + 3);
     if (bits >> 63) {
         sum->chunk[i] -= (int64_t)lo;
         sum->chunk[i + 1] -= (int64_t)mid;
@@ -91,8 +111,11 @@ void rk_exact_merge(rk_exact *sum, const rk_exact *other)
         rk_exact_carry(sum);
     }
     sum->adds++;
-    for (int i = 0; i < RK_EXACT_CHUNKS; i++) {
-        sum->chunk[i] += o.chunk[i];
+    if (o.hi) {
+        rk_exact_touch(sum, o.lo, o.hi);
+        for (int i = o.lo; i < o.hi; i++) {
+            sum->chunk[i] += o.chunk[i];
+        }
     }
     sum->nan |= o.nan;
     sum->pos_inf |= o.pos_inf;
@@ -102,7 +125,8 @@ void rk_exact_merge(rk_exact *sum, const rk_exact *other)
 double rk_exact_value(const rk_exact *sum)
 {
     rk_exact s = *sum;
-    uint64_t sign = 0, c[RK_EXACT_CHUNKS], w, mant, rest, bits;
+    uint64_t sign = 0, w, mant, rest, bits;
+    const uint64_t *c;
     int top, lead, exponent, sticky = 0;
     double result;
     if (s.nan || (s.pos_inf && s.neg_inf)) {
@@ -116,21 +140,22 @@ double rk_exact_value(const rk_exact *sum)
         return result;
     }
     rk_exact_carry(&s);
-    if (s.chunk[RK_EXACT_CHUNKS - 1] < 0) {
+    if (s.hi == 0) {
+        return 0.0;
+    }
+    if (s.chunk[s.hi - 1] < 0) {
         sign = (uint64_t)1 << 63;
-        for (int i = 0; i < RK_EXACT_CHUNKS; i++) {
+        for (int i = s.lo; i < s.hi; i++) {
             s.chunk[i] = -s.chunk[i];
         }
         rk_exact_carry(&s);
     }
-    for (int i = 0; i < RK_EXACT_CHUNKS; i++) {
-        c[i] = (uint64_t)s.chunk[i];
-    }
-    top = RK_EXACT_CHUNKS - 1;
-    while (top >= 0 && c[top] == 0) {
+    c = (const uint64_t *)s.chunk;      /* every chunk in [0, 2^32) now */
+    top = s.hi - 1;
+    while (top >= s.lo && c[top] == 0) {
         top--;
     }
-    if (top < 0) {
+    if (top < s.lo) {
         return 0.0;
     }
     lead = 31;
@@ -149,7 +174,7 @@ double rk_exact_value(const rk_exact *sum)
         const uint64_t below = top >= 2 ? c[top - 2] : 0;
         w = (c[top] << (63 - lead)) | (c[top - 1] << (31 - lead)) | (below >> (lead + 1));
         sticky = (below & ((((uint64_t)1) << (lead + 1)) - 1)) != 0;
-        for (int i = top - 3; i >= 0 && !sticky; i--) {
+        for (int i = top - 3; i >= s.lo && !sticky; i--) {
             sticky = c[i] != 0;
         }
     }
