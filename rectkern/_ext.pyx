@@ -32,6 +32,15 @@ cdef extern from "rectkern.h" nogil:
                         rk_intp n_sums)
     void rk_binned_empty(rk_binned *b)
 
+    ctypedef void rk_ufunc_loop(char **args, const rk_intp *dimensions,
+                               const rk_intp *steps, void *data) noexcept nogil
+    ctypedef struct rk_activation:
+        rk_ufunc_loop *forward
+        rk_ufunc_loop *backward
+        const void *alpha
+        int has_alpha, alpha_per_channel, slopes
+    size_t RK_BIAS_ACT_SCRATCH(rk_intp n_chan)
+
     ctypedef struct rk_block:
         rk_intp n_outer
         rk_intp n_chan
@@ -47,6 +56,18 @@ cdef extern from "rectkern.h" nogil:
         const char *x, const rk_intp *x_strides,
         char *dx, const rk_intp *dx_strides,
         const void *alpha, rk_exact *dalpha, void *scratch) noexcept nogil
+    ctypedef void rk_bias_act_fn(
+        const rk_block *block,
+        const char *z, const rk_intp *z_strides,
+        char *y, const rk_intp *y_strides,
+        const void *bias, const rk_activation *act, void *scratch) noexcept nogil
+    ctypedef void rk_bias_act_backward_fn(
+        const rk_block *block,
+        const char *dy, const rk_intp *dy_strides,
+        const char *z, const rk_intp *z_strides,
+        char *dz, const rk_intp *dz_strides,
+        const void *bias, const rk_activation *act,
+        rk_exact *dbias, rk_exact *dalpha, void *scratch) noexcept nogil
     ctypedef void rk_maxout_fn(
         const rk_block *block, rk_intp k,
         const char *x, const rk_intp *x_strides,
@@ -103,6 +124,8 @@ cdef extern from "rectkern.h" nogil:
         rk_rrelu_backward_fn *rrelu_backward[3]
         rk_optim_fn *optim[5][3]
         rk_sum_squares_fn *sum_squares[3]
+        rk_bias_act_fn *bias_act[3]
+        rk_bias_act_backward_fn *bias_act_backward[3]
 
     int RK_NUM_LEVELS
     int rk_cpu_level()
@@ -324,6 +347,13 @@ cdef extern from *:
         }
         return ufunc;
     }
+
+    /* op's loop for dtype row t, as the ufuncs run it (rk_make_ufunc first). */
+    static rk_ufunc_loop *
+    rk_elementwise_loop(int op, int t)
+    {
+        return (rk_ufunc_loop *)rk_loops[op][t];
+    }
     """
     ctypedef struct rk_op_row:
         const char *name
@@ -332,6 +362,7 @@ cdef extern from *:
     const rk_op_row rk_op_rows[]
     int RK_NUM_ELEMENTWISE
     object rk_make_ufunc(int op, const char *doc, const rk_kernel_table *table)
+    rk_ufunc_loop *rk_elementwise_loop(int op, int t)
     cnp.dtype rk_activation_descr(const char *func, const char *arg, cnp.dtype d)
 
 
@@ -628,6 +659,130 @@ def run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, cnp.ndarray alpha,
     """_run_prelu_backward for checked arrays; dalpha: float64."""
     _run_prelu_backward(dy, x, cnp.PyArray_DATA(alpha), cnp.PyArray_SIZE(alpha), dx,
                         axis, <double *>cnp.PyArray_DATA(dalpha))
+
+
+# -- bias_act ------------------------------------------------------------------
+
+cdef struct BiasActCtx:
+    rk_bias_act_fn *forward
+    rk_bias_act_backward_fn *backward
+    const void *bias
+    rk_activation act
+    rk_exact *dbias
+    rk_exact *dalpha
+    void *scratch
+
+
+cdef int bias_act_block(void *ctx_, const Plan *plan, char **ptrs) noexcept nogil:
+    cdef BiasActCtx *ctx = <BiasActCtx *>ctx_
+    # operands: z, y
+    ctx.forward(&plan.block, ptrs[0], plan.kernel_strides[0],
+                ptrs[1], plan.kernel_strides[1], ctx.bias, &ctx.act, ctx.scratch)
+    return 0
+
+
+cdef int bias_act_backward_block(void *ctx_, const Plan *plan, char **ptrs) noexcept nogil:
+    cdef BiasActCtx *ctx = <BiasActCtx *>ctx_
+    # operands: z, dy, dz
+    ctx.backward(&plan.block, ptrs[1], plan.kernel_strides[1],
+                 ptrs[0], plan.kernel_strides[0], ptrs[2], plan.kernel_strides[2],
+                 ctx.bias, &ctx.act, ctx.dbias, ctx.dalpha, ctx.scratch)
+    return 0
+
+
+cdef void activation_loops(rk_activation *act, int compute, int forward_op, int backward_op,
+                           cnp.ndarray alpha, bint slopes) noexcept:
+    """The activation's loops for the compute type's row (RK_F32 or RK_F64;
+    an op of -1 is the identity) and its alpha (None: the loops take none)."""
+    act.forward = rk_elementwise_loop(forward_op, compute) if forward_op >= 0 else NULL
+    act.backward = rk_elementwise_loop(backward_op, compute) if backward_op >= 0 else NULL
+    act.has_alpha = alpha is not None
+    act.alpha = cnp.PyArray_DATA(alpha) if alpha is not None else NULL
+    act.alpha_per_channel = alpha is not None and cnp.PyArray_SIZE(alpha) > 1
+    act.slopes = slopes
+
+
+def run_bias_act(cnp.ndarray z, cnp.ndarray bias, cnp.ndarray y, int axis,
+                 int forward_op, alpha):
+    """y = g(z + bias) along axis, for checked arrays: z and y share shape
+    and dtype; bias (and alpha, if the activation takes it: one value or
+    one per channel) contiguous in the compute type."""
+    cdef Plan plan
+    cdef BiasActCtx ctx
+    cdef Strides strides
+    cdef char *base[MAX_OPS]
+    cdef int code
+    cdef rk_intp n_chan = cnp.PyArray_DIMS(z)[axis]
+    if cnp.PyArray_SIZE(z) == 0:
+        return
+    code = float_code(z)
+    load_strides(&strides, 0, z)
+    load_strides(&strides, 1, y)
+    make_plan(&plan, cnp.PyArray_NDIM(z), cnp.PyArray_DIMS(z), axis, 2, &strides,
+              channel_step(z, axis))
+    ctx.forward = kernels.bias_act[code]
+    ctx.bias = cnp.PyArray_DATA(bias)
+    activation_loops(&ctx.act, 2 if code == 2 else 1, forward_op, -1, alpha, False)
+    ctx.scratch = malloc(RK_BIAS_ACT_SCRATCH(n_chan))
+    if ctx.scratch == NULL:
+        raise MemoryError()
+    base[0] = <char *>cnp.PyArray_DATA(z)
+    base[1] = <char *>cnp.PyArray_DATA(y)
+    with nogil:
+        walk(&plan, 2, base, bias_act_block, &ctx)
+    free(ctx.scratch)
+
+
+def run_bias_act_backward(cnp.ndarray dy, cnp.ndarray z, cnp.ndarray bias, cnp.ndarray dz,
+                          int axis, int backward_op, alpha, bint slopes,
+                          cnp.ndarray dbias, cnp.ndarray dalpha):
+    """dz = g'(dy, z + bias), dbias (float64, one per channel) and, with
+    slopes, dalpha (float64, as many as alpha's values) in one pass; arrays
+    as run_bias_act's."""
+    cdef Plan plan
+    cdef BiasActCtx ctx
+    cdef Strides strides
+    cdef char *base[MAX_OPS]
+    cdef int code
+    cdef rk_intp n_chan = cnp.PyArray_DIMS(z)[axis], c
+    cdef rk_intp n_dalpha = cnp.PyArray_SIZE(dalpha)
+    cdef double *dbias_out = <double *>cnp.PyArray_DATA(dbias)
+    cdef double *dalpha_out = <double *>cnp.PyArray_DATA(dalpha)
+    if cnp.PyArray_SIZE(z) == 0:
+        for c in range(n_chan):
+            dbias_out[c] = 0.0
+        for c in range(n_dalpha):
+            dalpha_out[c] = 0.0
+        return
+    code = float_code(z)
+    load_strides(&strides, 0, z)
+    load_strides(&strides, 1, dy)
+    load_strides(&strides, 2, dz)
+    make_plan(&plan, cnp.PyArray_NDIM(z), cnp.PyArray_DIMS(z), axis, 3, &strides,
+              channel_step(z, axis))
+    ctx.backward = kernels.bias_act_backward[code]
+    ctx.bias = cnp.PyArray_DATA(bias)
+    activation_loops(&ctx.act, 2 if code == 2 else 1, -1, backward_op, alpha, slopes)
+    ctx.dbias = <rk_exact *>calloc(n_chan, sizeof(rk_exact))
+    ctx.dalpha = <rk_exact *>calloc(max(n_dalpha, 1), sizeof(rk_exact))
+    ctx.scratch = malloc(RK_BIAS_ACT_SCRATCH(n_chan))
+    if ctx.dbias == NULL or ctx.dalpha == NULL or ctx.scratch == NULL:
+        free(ctx.dbias)
+        free(ctx.dalpha)
+        free(ctx.scratch)
+        raise MemoryError()
+    base[0] = <char *>cnp.PyArray_DATA(z)
+    base[1] = <char *>cnp.PyArray_DATA(dy)
+    base[2] = <char *>cnp.PyArray_DATA(dz)
+    with nogil:
+        walk(&plan, 3, base, bias_act_backward_block, &ctx)
+        for c in range(n_chan):
+            dbias_out[c] = rk_exact_value(&ctx.dbias[c])
+        for c in range(n_dalpha):
+            dalpha_out[c] = rk_exact_value(&ctx.dalpha[c])
+    free(ctx.dbias)
+    free(ctx.dalpha)
+    free(ctx.scratch)
 
 
 # -- maxout ------------------------------------------------------------------

@@ -18,7 +18,7 @@ __all__ = [
     "elu", "elu_backward", "selu", "selu_backward", "gelu", "gelu_backward",
     "gelu_tanh", "gelu_tanh_backward", "silu", "silu_backward",
     "softplus", "softplus_backward", "rrelu", "rrelu_backward", "rrelu_key", "rrelu_slopes",
-    "prelu", "prelu_backward", "maxout", "maxout_backward",
+    "prelu", "prelu_backward", "bias_act", "bias_act_backward", "maxout", "maxout_backward",
     "sgd_step", "adagrad_step", "adadelta_step", "rmsprop_step", "adam_step", "adamw_step",
     "clip_grad_norm", "exact_sum", "result_dtype", "compute_dtype",
 ]
@@ -371,6 +371,80 @@ def prelu_backward(dy, x, alpha, axis=1):
     with np.errstate(over="ignore"):
         dalpha = np.asarray(dalpha).astype(grad_dtype).reshape(alpha_given.shape)
     return dx, dalpha
+
+
+BIAS_ACTIVATIONS = {   # name: (forward twin, backward twin, takes alpha)
+    "identity": (None, None, False),
+    "relu": ("relu", "relu_backward", False),
+    "leaky_relu": ("leaky_relu", "leaky_relu_backward", True),
+    "prelu": ("prelu", "leaky_relu_backward", True),
+    "elu": ("elu", "elu_backward", True),
+    "selu": ("selu", "selu_backward", False),
+    "gelu": ("gelu", "gelu_backward", False),
+    "gelu_tanh": ("gelu_tanh", "gelu_tanh_backward", False),
+    "silu": ("silu", "silu_backward", False),
+    "softplus": ("softplus", "softplus_backward", False),
+}
+
+
+def bias_preactivation(z, bias, axis, dtype):
+    """s = z + bias along axis, rounded to the compute type of dtype."""
+    z = np.asarray(z)
+    shape = [1] * z.ndim
+    shape[axis] = -1
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _compute(z, dtype) + _compute(np.asarray(bias).reshape(shape), dtype)
+
+
+def bias_act(z, bias, activation="relu", alpha=None, axis=-1):
+    """The activation's twin on s = z + bias (compute type), rounded to the
+    result dtype."""
+    z, bias = np.asarray(z), np.asarray(bias)
+    dtype = result_dtype(z, bias)
+    axis %= z.ndim
+    s = bias_preactivation(z, bias, axis, dtype)
+    forward, _, takes_alpha = BIAS_ACTIVATIONS[activation]
+    if forward is None:
+        return s.astype(dtype)
+    if activation == "prelu":
+        y = prelu(s, alpha, axis)
+    else:
+        y = globals()[forward](s, alpha) if takes_alpha else globals()[forward](s)
+    return y.astype(dtype)
+
+
+def bias_act_backward(dy, z, bias, activation="relu", alpha=None, axis=-1):
+    """(dz, dbias[, dalpha]): the gradient twin on dy and s, then dz's exact
+    sum per channel, and for prelu that of the terms s * dy where s <= 0."""
+    dy, z, bias = np.asarray(dy), np.asarray(z), np.asarray(bias)
+    dtype = result_dtype(dy, z, bias)
+    axis %= z.ndim
+    s = bias_preactivation(z, bias, axis, dtype)
+    dyc = _compute(dy, dtype)
+    _, backward, takes_alpha = BIAS_ACTIVATIONS[activation]
+    if backward is None:
+        dz = dyc.astype(dtype)
+    elif activation == "prelu":
+        dz = leaky_relu_backward(dyc, s, _channel_slopes(alpha, z.ndim, axis)[0])
+    else:
+        dz = (globals()[backward](dyc, s, alpha) if takes_alpha
+              else globals()[backward](dyc, s))
+    dz = dz.astype(dtype)
+    bias_dtype = bias.dtype if bias.dtype.kind == "f" else np.dtype(np.float64)
+    with np.errstate(over="ignore"):
+        dbias = exact_sum(dz.astype(np.float64), axis).astype(bias_dtype)
+    if activation != "prelu":
+        return dz, dbias
+    a = np.asarray(alpha)
+    with np.errstate(invalid="ignore", over="ignore"):
+        s64, dy64 = s.astype(np.float64), dyc.astype(np.float64)
+        terms = np.where((s64 < 0) | np.isnan(s64), s64 * dy64, 0.0)
+    shared = a.size == 1 and a.ndim <= 1
+    alpha_dtype = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
+    with np.errstate(over="ignore"):
+        dalpha = np.asarray(exact_sum(terms, None if shared else axis)).astype(
+            alpha_dtype).reshape(a.shape)
+    return dz, dbias, dalpha
 
 
 def _index_dtype(k):

@@ -3,7 +3,7 @@
  * this file once per level with that level's flags, and each compilation
  * exports one table, rk_kernels_<level>.  The kernels themselves are
  * written once, per op family, in elementwise.tmpl.h, prelu.tmpl.h,
- * maxout.tmpl.h, rrelu.tmpl.h and optim.tmpl.h (rows.tmpl.h bridges
+ * bias_act.tmpl.h, maxout.tmpl.h, rrelu.tmpl.h and optim.tmpl.h (rows.tmpl.h bridges
  * storage and compute types), and are stamped out per dtype by the
  * rk_foreach_*.h headers.
  */
@@ -63,6 +63,10 @@ RK_INLINE void rk_prefetch_lines(const char *p, rk_intp n)
 #include "rk_foreach_float.h"
 #undef RK_TEMPLATE
 
+#define RK_TEMPLATE "bias_act.tmpl.h"
+#include "rk_foreach_float.h"
+#undef RK_TEMPLATE
+
 #define RK_TEMPLATE "rrelu.tmpl.h"
 #include "rk_foreach_float.h"
 #undef RK_TEMPLATE
@@ -112,4 +116,6 @@ const rk_kernel_table RK_CAT(rk_kernels, RK_ISA_NAME) = {
         RK_PER_FLOAT(rk_adam),
     },
     RK_PER_FLOAT(rk_sum_squares),
+    RK_PER_FLOAT(rk_bias_act),
+    RK_PER_FLOAT(rk_bias_act_backward),
 };

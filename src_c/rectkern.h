@@ -128,6 +128,46 @@ typedef void rk_prelu_backward_fn(
     const void *alpha, rk_exact *dalpha, void *scratch);
 
 /*
+ * bias_act: y = g(z + bias[c]) and its backward, dz = g'(dy, z + bias[c]),
+ * with dbias[c] += the dz of channel c (as stored) and, for prelu,
+ * dalpha[c] += the terms s * dy where s = z + bias[c] <= 0 (as
+ * prelu_backward's), into exact sums.  z + bias is rounded to the compute
+ * type (float32 for float16), and g is the activation's own loop for the
+ * compute type (the registry's, NULL for the identity), with alpha one
+ * value or one per channel (alpha_per_channel) where the loop takes it.
+ * scratch holds RK_BIAS_ACT_SCRATCH(n_chan) bytes.  y or dz may be an
+ * input itself.
+ */
+typedef struct {
+    rk_ufunc_loop *forward, *backward;
+    const void *alpha;            /* compute-type values */
+    int has_alpha, alpha_per_channel;
+    int slopes;                   /* backward sums dalpha (prelu) */
+} rk_activation;
+
+#define RK_BIAS_ACT_CHUNK 1024
+#define RK_BIAS_ACT_CAP(n_chan) \
+    ((size_t)((n_chan) > RK_BIAS_ACT_CHUNK ? (n_chan) : RK_BIAS_ACT_CHUNK))
+#define RK_BIAS_ACT_SCRATCH(n_chan) \
+    ((7 * RK_BIAS_ACT_CAP(n_chan) + 2 * RK_SUM_LANES) * sizeof(double) \
+     + (2 * (size_t)(n_chan) + 2) * sizeof(rk_binned) \
+     + 8 * (size_t)(n_chan) * RK_SUM_LANES * sizeof(double))
+
+typedef void rk_bias_act_fn(
+    const rk_block *block,
+    const char *z, const rk_intp z_strides[3],
+    char *y, const rk_intp y_strides[3],
+    const void *bias, const rk_activation *act, void *scratch);
+
+typedef void rk_bias_act_backward_fn(
+    const rk_block *block,
+    const char *dy, const rk_intp dy_strides[3],
+    const char *z, const rk_intp z_strides[3],
+    char *dz, const rk_intp dz_strides[3],
+    const void *bias, const rk_activation *act,
+    rk_exact *dbias, rk_exact *dalpha, void *scratch);
+
+/*
  * Maxout forward.  x is (n_outer, n_chan groups, k members, n_inner): its
  * strides are outer, group, member, inner.  y and idx are (n_outer, n_chan,
  * n_inner).  Ties go to the first member; the first NaN wins.
@@ -236,6 +276,8 @@ typedef struct {
     rk_rrelu_backward_fn *rrelu_backward[RK_NUM_FLOATS];
     rk_optim_fn *optim[RK_NUM_RULES][RK_NUM_FLOATS];
     rk_sum_squares_fn *sum_squares[RK_NUM_FLOATS];
+    rk_bias_act_fn *bias_act[RK_NUM_FLOATS];
+    rk_bias_act_backward_fn *bias_act_backward[RK_NUM_FLOATS];
 } rk_kernel_table;
 
 /* ---- instruction-set levels (cpu.c) */
