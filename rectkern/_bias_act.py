@@ -69,7 +69,7 @@ def _alpha(func, activation, kind, alpha, z, axis, dtype):
         a = np.asarray(alpha)
         _ext.activation_dtype(func, "alpha", a.dtype)
         return _compute_slopes(a, dtype), a
-    a, _ = _slopes(func, alpha, z, axis)
+    a, _ = _slopes(func, alpha, z, axis, "z")
     return _compute_slopes(a, dtype), a
 
 
@@ -157,11 +157,8 @@ def bias_act(z: ArrayLike, bias: ArrayLike, activation: str = "relu", *,
     """
     func = "bias_act"
     forward, _, kind = _activation_name(func, activation)
-    z = np.asarray(z)
-    if z.ndim == 0:
-        raise ValueError(f"{func}: z must have at least one dimension, the channels'")
-    axis = _axis(func, axis, z.ndim)
     z, _ = _activation(func, "z", z)
+    axis = _axis(func, axis, z.ndim)
     b = _bias(func, bias, z, axis)
     dtype = _ext.activation_dtype(func, "z, bias", np.result_type(z, b))
     kernel_alpha, _ = _alpha(func, activation, kind, alpha, z, axis, dtype)
@@ -231,9 +228,6 @@ def bias_act_backward(dy: ArrayLike, z: ArrayLike, bias: ArrayLike, activation: 
     func = "bias_act_backward"
     _, backward, kind = _activation_name(func, activation)
     dy, _ = _activation(func, "dy", dy)
-    z = np.asarray(z)
-    if z.ndim == 0:
-        raise ValueError(f"{func}: z must have at least one dimension, the channels'")
     z, _ = _activation(func, "z", z)
     _same_shape(func, ("dy", "z"), dy, z)
     axis = _axis(func, axis, z.ndim)

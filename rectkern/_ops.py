@@ -65,7 +65,7 @@ def _same_shape(func, names, a, b):
             f"got {a.shape} and {b.shape}")
 
 
-def _slopes(func, alpha, x, axis):
+def _slopes(func, alpha, x, axis, x_name="x"):
     """alpha as an array, and the channel axis it runs along (-1: shared)."""
     a = np.asarray(alpha)
     _ext.activation_dtype(func, "alpha", a.dtype)
@@ -78,7 +78,7 @@ def _slopes(func, alpha, x, axis):
     axis = _axis(func, axis, x.ndim)
     if a.shape[0] != x.shape[axis]:
         raise ValueError(
-            f"{func}: alpha has {a.shape[0]} values but x has {x.shape[axis]} "
+            f"{func}: alpha has {a.shape[0]} values but {x_name} has {x.shape[axis]} "
             f"channels along axis {axis}")
     return a, axis
 

@@ -220,6 +220,69 @@ CALLS = {
     "prelu_backward-out-list": call(rk.prelu_backward, X, X, A, out=[0.0] * 24),
     "prelu_backward-out-overlap":
         call(rk.prelu_backward, B[2:], B[:-2], 0.5, axis=0, out=B[1:-1]),
+    # -- bias_act
+    "bias_act-z-none": call(rk.bias_act, None, A, axis=1),
+    "bias_act-z-str": call(rk.bias_act, "text", A, axis=1),
+    "bias_act-z-complex": call(rk.bias_act, X + 1j, A, axis=1),
+    "bias_act-z-0d": call(rk.bias_act, np.array(1.0), A),
+    "bias_act-bias-none": call(rk.bias_act, X, None, axis=1),
+    "bias_act-bias-complex": call(rk.bias_act, X, A + 1j, axis=1),
+    "bias_act-bias-length": call(rk.bias_act, X, np.ones(4), axis=1),
+    "bias_act-bias-scalar": call(rk.bias_act, X, 0.5, axis=1),
+    "bias_act-bias-2d": call(rk.bias_act, X, np.ones((3, 1)), axis=1),
+    "bias_act-activation-unknown": call(rk.bias_act, X, A, "tanh", axis=1),
+    "bias_act-activation-none": call(rk.bias_act, X, A, None, axis=1),
+    "bias_act-alpha-not-taken": call(rk.bias_act, X, A, "relu", alpha=0.1, axis=1),
+    "bias_act-alpha-missing": call(rk.bias_act, X, A, "leaky_relu", axis=1),
+    "bias_act-alpha-missing-prelu": call(rk.bias_act, X, A, "prelu", axis=1),
+    "bias_act-alpha-array": call(rk.bias_act, X, A, "elu", alpha=A, axis=1),
+    "bias_act-alpha-str": call(rk.bias_act, X, A, "leaky_relu", alpha="0.1", axis=1),
+    "bias_act-alpha-bool": call(rk.bias_act, X, A, "leaky_relu", alpha=True, axis=1),
+    "bias_act-alpha-length": call(rk.bias_act, X, A, "prelu", alpha=np.ones(4), axis=1),
+    "bias_act-axis": call(rk.bias_act, X, A, axis=3),
+    "bias_act-axis-float": call(rk.bias_act, X, A, axis=1.0),
+    "bias_act-out-shape": call(rk.bias_act, X, A, axis=1, out=np.empty((2, 3))),
+    "bias_act-out-dtype": call(rk.bias_act, X, A, axis=1, out=np.empty(X.shape, np.float32)),
+    "bias_act-out-read-only": call(rk.bias_act, X, A, axis=1, out=np.broadcast_to(0.0, X.shape)),
+    "bias_act-out-list": call(rk.bias_act, X, A, axis=1, out=[0.0] * 24),
+    "bias_act-out-overlap":
+        call(rk.bias_act, B[:-2].reshape(-1, 2), np.ones(2), out=B[2:].reshape(-1, 2)),
+    "bias_act-int": call(rk.bias_act, np.arange(-3, 3).reshape(2, 3), np.array([1, 2, 3])),
+    "bias_act-bias-float32": call(rk.bias_act, X, A.astype(np.float32), axis=1),
+    "bias_act-z-float16-bias-float32":
+        call(rk.bias_act, X.astype(np.float16), A.astype(np.float32), axis=1),
+    "bias_act-bias-nan": call(rk.bias_act, X, np.array([np.nan, 0.2, 0.3]), axis=1),
+    "bias_act-empty": call(rk.bias_act, np.empty((0, 3)), A),
+    "bias_act-byteswapped":
+        call(rk.bias_act, X.astype(">f8"), A.astype(">f8"), "prelu", alpha=A, axis=1),
+    # -- bias_act_backward
+    "bias_act_backward-dy-none": call(rk.bias_act_backward, None, X, A, axis=1),
+    "bias_act_backward-z-str": call(rk.bias_act_backward, X, "text", A, axis=1),
+    "bias_act_backward-shapes": call(rk.bias_act_backward, X[0], X, A, axis=1),
+    "bias_act_backward-bias-length": call(rk.bias_act_backward, X, X, np.ones(2), axis=1),
+    "bias_act_backward-activation-unknown": call(rk.bias_act_backward, X, X, A, "swish", axis=1),
+    "bias_act_backward-alpha-missing": call(rk.bias_act_backward, X, X, A, "prelu", axis=1),
+    "bias_act_backward-alpha-not-taken":
+        call(rk.bias_act_backward, X, X, A, "gelu", alpha=1.0, axis=1),
+    "bias_act_backward-alpha-length":
+        call(rk.bias_act_backward, X, X, A, "prelu", alpha=np.ones(2), axis=1),
+    "bias_act_backward-axis": call(rk.bias_act_backward, X, X, A, axis=-4),
+    "bias_act_backward-z-0d": call(rk.bias_act_backward, np.array(1.0), np.array(1.0), A),
+    "bias_act_backward-out-dtype":
+        call(rk.bias_act_backward, X, X, A, axis=1, out=np.empty(X.shape, np.float16)),
+    "bias_act_backward-out-shape":
+        call(rk.bias_act_backward, X, X, A, axis=1, out=np.empty((4, 3, 2))),
+    "bias_act_backward-out-overlap":
+        call(rk.bias_act_backward,
+             B[4:].reshape(-1, 4), B[:-4].reshape(-1, 4), np.ones(4), out=B[2:-2].reshape(-1, 4)),
+    "bias_act_backward-int":
+        call(rk.bias_act_backward,
+             np.ones((2, 3), int), np.arange(-3, 3).reshape(2, 3), np.array([1, 2, 3])),
+    "bias_act_backward-prelu-shared":
+        call(rk.bias_act_backward, X, X, A, "prelu", alpha=0.25, axis=1),
+    "bias_act_backward-prelu-float32-alpha":
+        call(rk.bias_act_backward, X, X, A, "prelu", alpha=A.astype(np.float32), axis=1),
+    "bias_act_backward-empty": call(rk.bias_act_backward, np.empty((0, 3)), np.empty((0, 3)), A),
     # -- maxout
     "maxout-x-none": call(rk.maxout, None, 1, axis=0),
     "maxout-x-str": call(rk.maxout, "text", 1, axis=0),
@@ -595,6 +658,7 @@ UFUNC_OPS = {getattr(rk, op.name): op for op in ELEMENTWISE}
 TWINS = {
     **{func: getattr(ref, op.name) for func, op in UFUNC_OPS.items()},
     rk.prelu: ref.prelu, rk.prelu_backward: ref.prelu_backward,
+    rk.bias_act: ref.bias_act, rk.bias_act_backward: ref.bias_act_backward,
     rk.maxout: ref.maxout, rk.maxout_backward: ref.maxout_backward,
     rk.rrelu: ref.rrelu, rk.rrelu_backward: ref.rrelu_backward,
 }
