@@ -16,6 +16,7 @@ __all__ = ["config", "show_config"]
 # the elementwise ops (the registry's rows), then the fused ops
 OPS = tuple(op.name for op in _ext.ELEMENTWISE) + (
     "prelu", "prelu_backward", "maxout", "maxout_backward", "rrelu", "rrelu_backward",
+    "bias_act", "bias_act_backward",
     "optim.SGD", "optim.Adagrad", "optim.Adadelta", "optim.RMSprop", "optim.Adam",
     "optim.AdamW", "optim.clip_grad_norm")
 

@@ -16,6 +16,7 @@ from rectkern import _ext
 # float16 conversions quiet NaNs differently).
 BATTERY = r"""
 import hashlib, numpy as np, rectkern as rk
+from rectkern import _reference as ref
 from tests._arrays import ELEMENTWISE, array, cases, op_inputs, op_params
 digest = hashlib.sha256()
 # (function, keyword arguments, (positional state count, keyword state names...))
@@ -45,6 +46,11 @@ with np.errstate(all="ignore"):
             for params in op_params(op):
                 add(getattr(rk, op.name)(*op_inputs(op, x, dy), *params))
         add(rk.prelu(x, alpha, axis=axis), *rk.prelu_backward(dy, x, alpha, axis=axis))
+        bias = array(dtype, (shape[axis],), seed=2)
+        for activation, (_, _, takes_alpha) in ref.BIAS_ACTIVATIONS.items():
+            a = (alpha if activation == "prelu" else 0.3) if takes_alpha else None
+            add(rk.bias_act(x, bias, activation, alpha=a, axis=axis),
+                *rk.bias_act_backward(dy, x, bias, activation, alpha=a, axis=axis))
         add(rk.rrelu(x, seed=5), rk.rrelu_backward(dy, x, 0.0, 1.0, seed=5))
         for k in (1, 2, 4):
             if shape[axis] % k == 0:
@@ -108,7 +114,8 @@ def test_show_config_names_the_level_and_every_op():
     text = buffer.getvalue()
     assert f"level in use: {_ext.LEVEL}" in text
     names = [op.name for op in _ext.ELEMENTWISE] + ["prelu_backward", "maxout_backward",
-                                                     "rrelu_backward", "optim.Adam"]
+                                                     "rrelu_backward", "bias_act_backward",
+                                                     "optim.Adam"]
     for name in names:                                   # a line of its own
         assert re.search(rf"^ +{re.escape(name)} ", text, re.M), name
     assert set(rk.config()["build_flags"]) == set(_ext.LEVELS)
