@@ -186,8 +186,51 @@ def cases(dtype, shape, layout="NCHW", seed=0):
         return dx, (np.minimum(x, 0).astype(np.float64) * dy).sum(axis=others)
 
     def twin_prelu_backward(result):
-        dx, dalpha = ref.prelu_backward(dy, x, alpha, axis=axis)
-        return _same(result[0], dx) and np.allclose(result[1], dalpha, rtol=1e-9, atol=0)
+        return all(_same(p, q) for p, q in zip(result, ref.prelu_backward(dy, x, alpha,
+                                                                           axis=axis)))
+
+    # bias_act: the bias is the layer's, one per channel
+    bias = np.linspace(-0.5, 0.5, channels).astype(dtype)
+    b = bias.reshape(a.shape)
+
+    def numpy_bias_act(activation, careful):
+        def step():
+            if not careful:                         # expressions with temporaries
+                s = x + b
+                return np.maximum(s, 0) if activation == "relu" else np.where(s > 0, s, a * s)
+            np.add(x, b, out=out)
+            if activation == "relu":
+                return np.maximum(out, 0, out=out)
+            return np.multiply(out, np.where(out > 0, 1, a.astype(dtype)), out=out)
+        return step
+
+    def numpy_bias_act_backward(activation, careful):
+        def step():
+            s = np.add(x, b, out=out) if careful else x + b
+            if activation == "relu":
+                dz = np.multiply(dy, s > 0, out=out) if careful else np.where(s > 0, dy, 0)
+                return dz, dz.sum(axis=others)
+            dalpha = (np.minimum(s, 0).astype(np.float64) * dy).sum(axis=others)
+            dz = np.where(s > 0, dy, a * dy)
+            return dz, dz.sum(axis=others), dalpha
+        return step
+
+    def bias_case(activation):
+        slopes = alpha if activation == "prelu" else None
+        forward = Case(
+            f"bias_act {activation}",
+            lambda: rk.bias_act(x, bias, activation, alpha=slopes, axis=axis, out=out),
+            numpy_bias_act(activation, True), numpy_bias_act(activation, False), *copy,
+            lambda r: _same(r, ref.bias_act(x, bias, activation, slopes, axis)))
+        backward = Case(
+            f"bias_act_backward {activation}",
+            lambda: rk.bias_act_backward(dy, x, bias, activation, alpha=slopes, axis=axis,
+                                         out=out),
+            numpy_bias_act_backward(activation, True),
+            numpy_bias_act_backward(activation, False), *add,
+            lambda r: all(_same(p, q) for p, q in zip(
+                r, ref.bias_act_backward(dy, x, bias, activation, slopes, axis))))
+        return [forward, backward]
 
     result = [
         Case("relu", lambda: rk.relu(x, out=out), lambda: np.maximum(x, 0, out=out),
@@ -208,6 +251,8 @@ def cases(dtype, shape, layout="NCHW", seed=0):
              lambda r: _same(r, ref.prelu(x, alpha, axis=axis))),
         Case("prelu_backward", lambda: rk.prelu_backward(dy, x, alpha, axis=axis, out=out),
              numpy_prelu_backward, None, *add, twin_prelu_backward),
+        *bias_case("relu"),
+        *bias_case("prelu"),
     ]
     for k in (2, 4):
         if shape[axis] % k:
