@@ -34,6 +34,11 @@ BIAS_ACTIVATIONS = {
 }
 
 
+def _op_index(name):
+    """The registry row of an elementwise op; -1 for the identity (None)."""
+    return -1 if name is None else _OP_INDEX[name]
+
+
 def _activation_name(func, activation):
     if not isinstance(activation, str):
         raise TypeError(f"{func}: activation must be a string, got {activation!r}")
@@ -155,6 +160,11 @@ def bias_act(z: ArrayLike, bias: ArrayLike, activation: str = "relu", *,
     array([[-0.05,  1.5 ],
            [ 2.5 , -0.2 ]])
     """
+    entry = BIAS_ACTIVATIONS.get(activation) if type(activation) is str else None
+    if entry is not None:
+        result = _ext.bias_act_fast(z, bias, _op_index(entry[0]), entry[2], alpha, axis, out)
+        if result is not None:
+            return result
     func = "bias_act"
     forward, _, kind = _activation_name(func, activation)
     z, _ = _activation(func, "z", z)
@@ -164,8 +174,7 @@ def bias_act(z: ArrayLike, bias: ArrayLike, activation: str = "relu", *,
     kernel_alpha, _ = _alpha(func, activation, kind, alpha, z, axis, dtype)
     z_k = _kernel_input(z, dtype)
     y, result = _output(func, out, z.shape, dtype, z_k, (z_k,), in_place=True)
-    _ext.run_bias_act(z_k, _compute_bias(b, dtype), y, axis,
-                      -1 if forward is None else _OP_INDEX[forward], kernel_alpha)
+    _ext.run_bias_act(z_k, _compute_bias(b, dtype), y, axis, _op_index(forward), kernel_alpha)
     return _finish(y, result)
 
 
@@ -225,6 +234,12 @@ def bias_act_backward(dy: ArrayLike, z: ArrayLike, bias: ArrayLike, activation: 
     >>> dbias
     array([1., 1.])
     """
+    entry = BIAS_ACTIVATIONS.get(activation) if type(activation) is str else None
+    if entry is not None:
+        result = _ext.bias_act_backward_fast(dy, z, bias, _op_index(entry[1]), entry[2], alpha,
+                                             axis, out)
+        if result is not None:
+            return result
     func = "bias_act_backward"
     _, backward, kind = _activation_name(func, activation)
     dy, _ = _activation(func, "dy", dy)
@@ -240,7 +255,6 @@ def bias_act_backward(dy: ArrayLike, z: ArrayLike, bias: ArrayLike, activation: 
     dbias = np.empty(b.shape, np.float64)
     dalpha = np.empty(kernel_alpha.shape if slopes else (0,), np.float64)
     _ext.run_bias_act_backward(dy_k, z_k, _compute_bias(b, dtype), dz, axis,
-                               -1 if backward is None else _OP_INDEX[backward],
-                               kernel_alpha, slopes, dbias, dalpha)
+                               _op_index(backward), kernel_alpha, slopes, dbias, dalpha)
     grads = (_finish(dz, result), _grad(dbias, b))
     return grads + (_grad(dalpha, alpha_given),) if slopes else grads

@@ -691,22 +691,21 @@ cdef int bias_act_backward_block(void *ctx_, const Plan *plan, char **ptrs) noex
 
 
 cdef void activation_loops(rk_activation *act, int compute, int forward_op, int backward_op,
-                           cnp.ndarray alpha, bint slopes) noexcept:
+                           const void *alpha, rk_intp alpha_count, bint slopes) noexcept:
     """The activation's loops for the compute type's row (RK_F32 or RK_F64;
-    an op of -1 is the identity) and its alpha (None: the loops take none)."""
+    an op of -1 is the identity) and its alpha (NULL: the loops take none)."""
     act.forward = rk_elementwise_loop(forward_op, compute) if forward_op >= 0 else NULL
     act.backward = rk_elementwise_loop(backward_op, compute) if backward_op >= 0 else NULL
-    act.has_alpha = alpha is not None
-    act.alpha = cnp.PyArray_DATA(alpha) if alpha is not None else NULL
-    act.alpha_per_channel = alpha is not None and cnp.PyArray_SIZE(alpha) > 1
+    act.has_alpha = alpha != NULL
+    act.alpha = alpha
+    act.alpha_per_channel = alpha != NULL and alpha_count > 1
     act.slopes = slopes
 
 
-def run_bias_act(cnp.ndarray z, cnp.ndarray bias, cnp.ndarray y, int axis,
-                 int forward_op, alpha):
-    """y = g(z + bias) along axis, for checked arrays: z and y share shape
-    and dtype; bias (and alpha, if the activation takes it: one value or
-    one per channel) contiguous in the compute type."""
+cdef int _run_bias_act(cnp.ndarray z, const void *bias, cnp.ndarray y, int axis,
+                       int forward_op, const void *alpha, rk_intp alpha_count) except -1:
+    """y = g(z + bias) along axis: z and y share shape and dtype; bias (and
+    alpha, if the activation takes one: 1 or C values) in the compute type."""
     cdef Plan plan
     cdef BiasActCtx ctx
     cdef Strides strides
@@ -714,15 +713,16 @@ def run_bias_act(cnp.ndarray z, cnp.ndarray bias, cnp.ndarray y, int axis,
     cdef int code
     cdef rk_intp n_chan = cnp.PyArray_DIMS(z)[axis]
     if cnp.PyArray_SIZE(z) == 0:
-        return
+        return 0
     code = float_code(z)
     load_strides(&strides, 0, z)
     load_strides(&strides, 1, y)
     make_plan(&plan, cnp.PyArray_NDIM(z), cnp.PyArray_DIMS(z), axis, 2, &strides,
               channel_step(z, axis))
     ctx.forward = kernels.bias_act[code]
-    ctx.bias = cnp.PyArray_DATA(bias)
-    activation_loops(&ctx.act, 2 if code == 2 else 1, forward_op, -1, alpha, False)
+    ctx.bias = bias
+    activation_loops(&ctx.act, 2 if code == 2 else 1, forward_op, -1, alpha, alpha_count,
+                     False)
     ctx.scratch = malloc(RK_BIAS_ACT_SCRATCH(n_chan))
     if ctx.scratch == NULL:
         raise MemoryError()
@@ -731,29 +731,28 @@ def run_bias_act(cnp.ndarray z, cnp.ndarray bias, cnp.ndarray y, int axis,
     with nogil:
         walk(&plan, 2, base, bias_act_block, &ctx)
     free(ctx.scratch)
+    return 0
 
 
-def run_bias_act_backward(cnp.ndarray dy, cnp.ndarray z, cnp.ndarray bias, cnp.ndarray dz,
-                          int axis, int backward_op, alpha, bint slopes,
-                          cnp.ndarray dbias, cnp.ndarray dalpha):
-    """dz = g'(dy, z + bias), dbias (float64, one per channel) and, with
-    slopes, dalpha (float64, as many as alpha's values) in one pass; arrays
-    as run_bias_act's."""
+cdef int _run_bias_act_backward(cnp.ndarray dy, cnp.ndarray z, const void *bias,
+                                cnp.ndarray dz, int axis, int backward_op,
+                                const void *alpha, rk_intp alpha_count, bint slopes,
+                                double *dbias, double *dalpha) except -1:
+    """dz = g'(dy, z + bias), dbias (C doubles) and, with slopes, dalpha
+    (alpha_count doubles) in one pass; arrays as _run_bias_act's."""
     cdef Plan plan
     cdef BiasActCtx ctx
     cdef Strides strides
     cdef char *base[MAX_OPS]
     cdef int code
     cdef rk_intp n_chan = cnp.PyArray_DIMS(z)[axis], c
-    cdef rk_intp n_dalpha = cnp.PyArray_SIZE(dalpha)
-    cdef double *dbias_out = <double *>cnp.PyArray_DATA(dbias)
-    cdef double *dalpha_out = <double *>cnp.PyArray_DATA(dalpha)
+    cdef rk_intp n_dalpha = alpha_count if slopes else 0
     if cnp.PyArray_SIZE(z) == 0:
         for c in range(n_chan):
-            dbias_out[c] = 0.0
+            dbias[c] = 0.0
         for c in range(n_dalpha):
-            dalpha_out[c] = 0.0
-        return
+            dalpha[c] = 0.0
+        return 0
     code = float_code(z)
     load_strides(&strides, 0, z)
     load_strides(&strides, 1, dy)
@@ -761,8 +760,9 @@ def run_bias_act_backward(cnp.ndarray dy, cnp.ndarray z, cnp.ndarray bias, cnp.n
     make_plan(&plan, cnp.PyArray_NDIM(z), cnp.PyArray_DIMS(z), axis, 3, &strides,
               channel_step(z, axis))
     ctx.backward = kernels.bias_act_backward[code]
-    ctx.bias = cnp.PyArray_DATA(bias)
-    activation_loops(&ctx.act, 2 if code == 2 else 1, -1, backward_op, alpha, slopes)
+    ctx.bias = bias
+    activation_loops(&ctx.act, 2 if code == 2 else 1, -1, backward_op, alpha, alpha_count,
+                     slopes)
     ctx.dbias = <rk_exact *>calloc(n_chan, sizeof(rk_exact))
     ctx.dalpha = <rk_exact *>calloc(max(n_dalpha, 1), sizeof(rk_exact))
     ctx.scratch = malloc(RK_BIAS_ACT_SCRATCH(n_chan))
@@ -777,12 +777,37 @@ def run_bias_act_backward(cnp.ndarray dy, cnp.ndarray z, cnp.ndarray bias, cnp.n
     with nogil:
         walk(&plan, 3, base, bias_act_backward_block, &ctx)
         for c in range(n_chan):
-            dbias_out[c] = rk_exact_value(&ctx.dbias[c])
+            dbias[c] = rk_exact_value(&ctx.dbias[c])
         for c in range(n_dalpha):
-            dalpha_out[c] = rk_exact_value(&ctx.dalpha[c])
+            dalpha[c] = rk_exact_value(&ctx.dalpha[c])
     free(ctx.dbias)
     free(ctx.dalpha)
     free(ctx.scratch)
+    return 0
+
+
+cdef const void *optional_data(object a):
+    return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+def run_bias_act(cnp.ndarray z, cnp.ndarray bias, cnp.ndarray y, int axis,
+                 int forward_op, alpha):
+    """_run_bias_act for checked arrays: bias and alpha (None, or 1 or C
+    values) contiguous in the compute type."""
+    _run_bias_act(z, cnp.PyArray_DATA(bias), y, axis, forward_op, optional_data(alpha),
+                  0 if alpha is None else cnp.PyArray_SIZE(<cnp.ndarray>alpha))
+
+
+def run_bias_act_backward(cnp.ndarray dy, cnp.ndarray z, cnp.ndarray bias, cnp.ndarray dz,
+                          int axis, int backward_op, alpha, bint slopes,
+                          cnp.ndarray dbias, cnp.ndarray dalpha):
+    """_run_bias_act_backward for checked arrays (as run_bias_act's); dbias
+    and dalpha float64, C and alpha's count of values."""
+    _run_bias_act_backward(dy, z, cnp.PyArray_DATA(bias), dz, axis, backward_op,
+                           optional_data(alpha),
+                           0 if alpha is None else cnp.PyArray_SIZE(<cnp.ndarray>alpha),
+                           slopes, <double *>cnp.PyArray_DATA(dbias),
+                           <double *>cnp.PyArray_DATA(dalpha))
 
 
 # -- maxout ------------------------------------------------------------------
@@ -1176,6 +1201,86 @@ def prelu_backward_fast(dy, x, alpha, axis, out):
     if cnp.PyArray_TYPE(<cnp.ndarray>alpha) != cnp.NPY_FLOAT64:
         dalpha = dalpha.astype((<cnp.ndarray>alpha).dtype)
     return dx, dalpha
+
+
+cdef object plain_bias(object bias, cnp.ndarray z, int axis):
+    """bias as a contiguous array of z's float32 or float64 type, one value
+    per channel, else None."""
+    if not (plain_float(bias) and cnp.PyArray_NDIM(<cnp.ndarray>bias) == 1
+            and cnp.PyArray_TYPE(<cnp.ndarray>bias) == cnp.PyArray_TYPE(z)
+            and cnp.PyArray_TYPE(z) != cnp.NPY_FLOAT16
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>bias)
+            and cnp.PyArray_DIMS(<cnp.ndarray>bias)[0] == cnp.PyArray_DIMS(z)[axis]):
+        return None
+    return bias
+
+
+cdef Slopes plain_activation_alpha(str kind, object alpha, cnp.ndarray z, object axis):
+    """The alpha of an activation's kind ("none", "scalar", "slopes") in its
+    plain form, else None; an empty Slopes (count 0) for "none"."""
+    if kind == "none":
+        return Slopes.__new__(Slopes) if alpha is None else None
+    if kind == "scalar" and type(alpha) is not float:
+        return None
+    return plain_slopes(alpha, z, axis)
+
+
+def bias_act_fast(z, bias, int forward_op, str kind, alpha, axis, out):
+    """bias_act's plain case (float32 or float64 z and bias of one dtype),
+    or None."""
+    cdef Slopes s
+    cdef int ax
+    if not plain_float(z) or cnp.PyArray_NDIM(<cnp.ndarray>z) == 0:
+        return None
+    ax = plain_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>z))
+    if ax < 0 or plain_bias(bias, <cnp.ndarray>z, ax) is None:
+        return None
+    s = plain_activation_alpha(kind, alpha, <cnp.ndarray>z, axis)
+    if s is None:
+        return None
+    y = output_like(out, z, (z,))
+    if y is None or not slopes_apart(s, y) or not apart(y, <cnp.ndarray>bias):
+        return None
+    _run_bias_act(z, cnp.PyArray_DATA(<cnp.ndarray>bias), y, ax, forward_op,
+                  s.values if s.count else NULL, s.count)
+    return y
+
+
+def bias_act_backward_fast(dy, z, bias, int backward_op, str kind, alpha, axis, out):
+    """bias_act_backward's plain case (float32 or float64 dy, z and bias of
+    one dtype, alpha a float or a float array), or None."""
+    cdef Slopes s
+    cdef int ax
+    cdef cnp.ndarray dbias, dalpha
+    cdef bint slopes = kind == "slopes"
+    if not (plain_float(dy) and plain_float(z) and cnp.PyArray_NDIM(<cnp.ndarray>z) > 0
+            and cnp.PyArray_TYPE(<cnp.ndarray>dy) == cnp.PyArray_TYPE(<cnp.ndarray>z)
+            and same_shape(dy, z)):
+        return None
+    ax = plain_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>z))
+    if ax < 0 or plain_bias(bias, <cnp.ndarray>z, ax) is None:
+        return None
+    s = plain_activation_alpha(kind, alpha, <cnp.ndarray>z, axis)
+    if s is None:
+        return None
+    dz = output_like(out, z, (dy, z))
+    if dz is None or not slopes_apart(s, dz) or not apart(dz, <cnp.ndarray>bias):
+        return None
+    dbias = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(<cnp.ndarray>bias), cnp.NPY_FLOAT64, 0)
+    dalpha = cnp.PyArray_EMPTY(1, &s.count, cnp.NPY_FLOAT64, 0)
+    _run_bias_act_backward(dy, z, cnp.PyArray_DATA(<cnp.ndarray>bias), dz, ax, backward_op,
+                           s.values if s.count else NULL, s.count, slopes,
+                           <double *>cnp.PyArray_DATA(dbias),
+                           <double *>cnp.PyArray_DATA(dalpha))
+    if cnp.PyArray_TYPE(<cnp.ndarray>bias) != cnp.NPY_FLOAT64:
+        dbias = dbias.astype((<cnp.ndarray>bias).dtype)
+    if not slopes:
+        return dz, dbias
+    if type(alpha) is float:
+        return dz, dbias, _float64((<double *>cnp.PyArray_DATA(dalpha))[0])
+    if cnp.PyArray_TYPE(<cnp.ndarray>alpha) != cnp.NPY_FLOAT64:
+        dalpha = dalpha.astype((<cnp.ndarray>alpha).dtype)
+    return dz, dbias, dalpha
 
 
 cdef int index_type(rk_intp k):

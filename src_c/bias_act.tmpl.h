@@ -76,9 +76,14 @@ static void RK_FN(rk_bias_act)(const rk_block *block,
                     for (rk_intp i = 0; i < m; i++) {
                         s[i] = zv[i] + b;
                     }
+                    /* into y itself where it is a contiguous row of the compute type */
+                    RK_COMP_T *dst = !RK_IS_HALF && y_s[2] == RK_ISIZE
+                        ? (RK_COMP_T *)(void *)(y_c + i0 * y_s[2]) : out;
                     RK_FN(bias_act_apply)(act->forward, act->has_alpha, m, NULL, s,
-                                          act->alpha_per_channel ? alpha + c : alpha, 0, out);
-                    RK_FN(store_row)(m, out, y_c + i0 * y_s[2], y_s[2]);
+                                          act->alpha_per_channel ? alpha + c : alpha, 0, dst);
+                    if (dst == out) {
+                        RK_FN(store_row)(m, out, y_c + i0 * y_s[2], y_s[2]);
+                    }
                 }
             }
         }
@@ -111,9 +116,11 @@ static void RK_FN(rk_bias_act)(const rk_block *block,
                     }
                 }
             }
+            RK_COMP_T *dst = !RK_IS_HALF && y_s[1] == RK_ISIZE && y_s[0] == n_chan * RK_ISIZE
+                ? (RK_COMP_T *)(void *)(y + o0 * y_s[0]) : out;
             RK_FN(bias_act_apply)(act->forward, act->has_alpha, m, NULL, s, tiled_alpha,
-                                  act->alpha_per_channel ? RK_CSIZE : 0, out);
-            for (rk_intp r = 0; r < r1; r++) {
+                                  act->alpha_per_channel ? RK_CSIZE : 0, dst);
+            for (rk_intp r = 0; dst == out && r < r1; r++) {
                 RK_FN(store_row)(n_chan, out + r * n_chan, y + (o0 + r) * y_s[0], y_s[1]);
             }
         }
@@ -195,11 +202,18 @@ static void RK_FN(rk_bias_act_backward)(
                     for (rk_intp i = 0; i < m; i++) {
                         s[i] = zv[i] + b;
                     }
+                    RK_COMP_T *dst;
                     gv = RK_FN(row_values)(m, dy_c + i0 * dy_s[2], dy_s[2], g);
+                    /* into dz itself where it is a contiguous row of the compute
+                     * type, unless the slopes' terms still need dy there */
+                    dst = !RK_IS_HALF && dz_s[2] == RK_ISIZE && !(slopes && dz_c == dy_c)
+                        ? (RK_COMP_T *)(void *)(dz_c + i0 * dz_s[2]) : out;
                     RK_FN(bias_act_apply)(act->backward, act->has_alpha, m, gv, s,
-                                          act->alpha_per_channel ? alpha + c : alpha, 0, out);
-                    RK_FN(bias_act_terms)(m, out, s, gv, slopes, dz_terms, slope_terms);
-                    RK_FN(store_row)(m, out, dz_c + i0 * dz_s[2], dz_s[2]);
+                                          act->alpha_per_channel ? alpha + c : alpha, 0, dst);
+                    RK_FN(bias_act_terms)(m, dst, s, gv, slopes, dz_terms, slope_terms);
+                    if (dst == out) {
+                        RK_FN(store_row)(m, out, dz_c + i0 * dz_s[2], dz_s[2]);
+                    }
                     for (; padded % RK_SUM_LANES; padded++) {
                         dz_terms[padded] = 0.0;
                         slope_terms[padded] = 0.0;
