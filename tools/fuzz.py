@@ -3,8 +3,8 @@
     python tools/fuzz.py [--minutes M] [--seed S] [--batch N] [--only all|ops|optim]
 
 Hypothesis draws calls of every op (each ufunc of the registry,
-``rectkern._ext.ELEMENTWISE``, and prelu, prelu_backward, maxout,
-maxout_backward) with random shapes (0-d to 5-d, empty axes included),
+``rectkern._ext.ELEMENTWISE``, and prelu, prelu_backward, bias_act,
+bias_act_backward, maxout, maxout_backward) with random shapes (0-d to 5-d, empty axes included),
 dtypes (float16/32/64, and bool and integers, which are cast as ``np.exp``
 casts them), byte orders, memory layouts (C, Fortran, permuted axes, steps,
 negative strides, zero strides from broadcasting, misaligned data), channel
@@ -14,9 +14,9 @@ input partly).  Values mix normal numbers with the contract's edge values
 (NaN, +-0, +-inf, subnormals, the largest finite).
 
 A valid call must return what the twin in ``rectkern._reference`` returns,
-bit for bit (the smooth family within ``SMOOTH_ULPS`` of tests/_arrays.py,
-dalpha within 1e-12 of its sum of ``|x * dy|``), in ``out`` when one is
-given.  A call spoiled by one of the mutations below must raise the
+bit for bit (the smooth family within ``SMOOTH_ULPS`` of tests/_arrays.py;
+bias_act and its backward as the activation's own op on ``z + bias``, and
+the exact sums), in ``out`` when one is given.  A call spoiled by one of the mutations below must raise the
 contract's exception, with a message naming the op for rectkern's own
 checks.  Either way no input other than ``out`` may change.  Batches of
 calls run under new seeds until the time is up; the first failure stops the
@@ -82,7 +82,9 @@ FLOATS = ("float16", "float32", "float64")
 CAST = ("bool", "int8", "uint8", "int32", "int64")             # accepted, cast
 OPS = {op.name: op for op in ELEMENTWISE}                    # the registry's rows
 UFUNCS = tuple(OPS)
-FUSED = ("prelu", "prelu_backward", "maxout", "maxout_backward")
+FUSED = ("prelu", "prelu_backward", "maxout", "maxout_backward", "bias_act",
+         "bias_act_backward")
+BIAS = ("bias_act", "bias_act_backward")
 RANDOM = ("rrelu", "rrelu_backward")                        # keyed by seed, no axis
 INDEX_DTYPES = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
 EDGES = (0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 5e-324, 1e-40, 6e-8,
@@ -113,6 +115,8 @@ MUTATIONS = {
     "bounds reversed": ValueError,
     "seed negative": ValueError,
     "seed missing": TypeError,
+    "unknown activation": ValueError,
+    "bias wrong length": ValueError,
 }
 APPLIES = {
     "complex input": set(UFUNCS) | set(FUSED) | set(RANDOM),
@@ -121,6 +125,8 @@ APPLIES = {
     "non-array input": set(UFUNCS) | set(FUSED) | set(RANDOM),
     "complex alpha": {name for name, op in OPS.items() if op.params}
                      | {"prelu", "prelu_backward"},
+    "unknown activation": set(BIAS),
+    "bias wrong length": set(BIAS),
     "axis out of range": set(FUSED),
     "axis not an integer": set(FUSED),
     "alpha wrong length": {"prelu", "prelu_backward"},
@@ -131,7 +137,8 @@ APPLIES = {
     "k huge": {"maxout"},
     "idx out of range": {"maxout_backward"},
     "idx not integer": {"maxout_backward"},
-    "shapes differ": {"prelu_backward", "maxout_backward", "rrelu_backward"},  # ufuncs broadcast
+    "shapes differ": {"prelu_backward", "maxout_backward", "rrelu_backward",
+                      "bias_act_backward"},                        # ufuncs broadcast
     "out read-only": set(UFUNCS) | set(FUSED) | set(RANDOM),
     "out wrong dtype": set(UFUNCS) | set(FUSED) | set(RANDOM),
     "out wrong shape": set(UFUNCS) | set(FUSED) | set(RANDOM),
@@ -248,7 +255,7 @@ def calls(draw):
     axis = int(rng.integers(-len(shape), len(shape))) if shape else 0
     kwargs, twin_kwargs = {}, {}
 
-    if op in ("maxout", "maxout_backward") and not shape:     # 0-d has no axis
+    if op in ("maxout", "maxout_backward", *BIAS) and not shape:     # 0-d has no axis
         shape, axis = (int(rng.integers(1, 5)),), 0
     if op == "maxout":
         # the channel axis a multiple of k (0 included), the rest cut to fit
@@ -262,7 +269,7 @@ def calls(draw):
     x = _in_layout(rng, _values(rng, shape, dtype), layout())
     dy_dtype = draw(st.sampled_from((dtype,) * 3 + FLOATS))
 
-    if op in ("prelu", "maxout", "rrelu") or (op in OPS and OPS[op].inputs == ("x",)):
+    if op in ("prelu", "maxout", "rrelu", "bias_act") or (op in OPS and OPS[op].inputs == ("x",)):
         args = [x]
     elif op == "maxout_backward":
         k = int(rng.choice([1, 2, 3, 4, 7, 300]))
@@ -293,6 +300,18 @@ def calls(draw):
         alpha = _values(rng, (channels,), draw(st.sampled_from(FLOATS + ("int64",))))
         alpha = {"channels": alpha, "scalar": 0.25, "one": alpha[:1]}[form]
         args.append(alpha)
+    if op in BIAS:
+        # bias, then the activation; dy of x's shape (no broadcasting)
+        if op == "bias_act_backward":
+            args[0] = _in_layout(rng, _values(rng, shape, dy_dtype), layout())
+        args.append(_values(rng, (shape[axis],), draw(st.sampled_from(FLOATS + ("int64",)))))
+        activation = draw(st.sampled_from(sorted(ref.BIAS_ACTIVATIONS)))
+        args.append(activation)
+        if ref.BIAS_ACTIVATIONS[activation][2]:
+            alpha = draw(st.sampled_from([0.01, -1.0, 0.0, 0.25]))
+            if activation == "prelu" and rng.random() < 0.6:
+                alpha = _values(rng, (shape[axis],), draw(st.sampled_from(FLOATS)))
+            kwargs["alpha"] = twin_kwargs["alpha"] = alpha
     if op == "maxout":
         args.append(k)
     if op in FUSED:
@@ -371,6 +390,10 @@ def _mutate(rng, op, args, kwargs, mutation):
     elif mutation == "seed missing":
         kwargs.pop("seed")
         kwargs["training"] = True
+    elif mutation == "unknown activation":
+        args[-1] = ["tanh", "ReLU", "", "swish"][rng.integers(4)]
+    elif mutation == "bias wrong length":
+        args[-2] = np.ones(np.asarray(args[-2]).shape[0] + int(rng.integers(1, 3)))
     elif mutation == "shapes differ":
         a = np.asarray(args[0])
         args[0] = np.ones(a.shape + (2,), a.dtype if a.dtype.kind == "f" else np.float64)
@@ -379,6 +402,9 @@ def _mutate(rng, op, args, kwargs, mutation):
 
 def _result_shapes(op, args, kwargs):
     """The shapes and dtypes of a valid call's results (out's, in order)."""
+    if op in BIAS:
+        arrays = [np.asarray(a) for a in args[:3 if op == "bias_act_backward" else 2]]
+        return [(arrays[-2].shape, ref.result_dtype(*arrays))]
     if op in UFUNCS or op in ("prelu", "prelu_backward") or op in RANDOM:
         inputs = len(OPS[op].inputs) if op in OPS else 1 + op.endswith("backward")
         arrays = [np.asarray(a) for a in args[:inputs]]
@@ -481,6 +507,36 @@ def _outs(kwargs):
     return list(out) if isinstance(out, tuple) else [out]
 
 
+def _bias_act_own(*args, alpha=None, axis=-1):
+    """bias_act(z, bias, activation) or its backward (dy first) as the
+    contract has it: rectkern's own op on s = z + bias in the compute type
+    (the ops are fuzzed against their twins), and the exact sums."""
+    *arrays, activation = args
+    arrays = [np.asarray(a) for a in arrays]
+    z, bias = arrays[-2], arrays[-1]
+    dtype = ref.result_dtype(*arrays)
+    axis %= z.ndim
+    s = ref.bias_preactivation(z, bias, axis, dtype)
+    forward, backward, takes_alpha = ref.BIAS_ACTIVATIONS[activation]
+    params = (alpha,) if takes_alpha else ()
+    if len(arrays) == 2:
+        if forward is None:
+            return s.astype(dtype)
+        if activation == "prelu":
+            return rk.prelu(s, alpha, axis=axis).astype(dtype)
+        return getattr(rk, forward)(s, *params).astype(dtype)
+    g = ref._compute(arrays[0], dtype)
+    if backward is None:
+        dz = g.astype(dtype)
+    elif activation == "prelu":
+        dz = rk.prelu_backward(g, s, alpha, axis=axis)[0].astype(dtype)
+    else:
+        dz = getattr(rk, backward)(g, s, *params).astype(dtype)
+    sums = ref.bias_act_backward(*arrays, activation, alpha, axis)[1:]
+    exact = ref.exact_sum(dz.astype(np.float64), axis).astype(sums[0].dtype)
+    return (dz, exact, *sums[1:])
+
+
 def check(call):
     op = getattr(rk, call.op)
     inputs = _snapshot(call.args)
@@ -501,7 +557,8 @@ def check(call):
         return
 
     with np.errstate(all="ignore"):
-        twin = getattr(ref, call.op)(*call.twin_args, **call.twin_kwargs)
+        twin = (_bias_act_own if call.op in BIAS else getattr(ref, call.op))(
+            *call.twin_args, **call.twin_kwargs)
     twin = list(twin) if isinstance(twin, tuple) else [twin]
     outs = _outs(call.kwargs)
     result = op(*call.args, **call.kwargs)
