@@ -120,13 +120,16 @@ RK_INLINE int rk_binned_split(const double *RK_RESTRICT t, rk_intp n, rk_intp co
 #ifdef RK_SUM_VECTORS
     const rk_sum_vec m1v = (rk_sum_vec){0} + m1, m2v = (rk_sum_vec){0} + m2;
     const rk_sum_mask high = (rk_sum_mask){0} + (int64_t)0x7fffffff00000000;
+    rk_sum_vec top[RK_SUM_GROUP];
+    rk_sum_mask any = {0};
+    for (int h = 0; h < RK_SUM_GROUP; h++) {
+        top[h] = (rk_sum_vec){0};
+    }
     for (; c0 + 8 <= cols; c0 += 8) {
-        rk_sum_vec a1[RK_SUM_GROUP], a2[RK_SUM_GROUP], top[RK_SUM_GROUP];
-        rk_sum_mask any = {0};
+        rk_sum_vec a1[RK_SUM_GROUP], a2[RK_SUM_GROUP];
         for (int h = 0; h < RK_SUM_GROUP; h++) {
             a1[h] = rk_sum_load(bin1 + c0 + RK_SUM_WIDTH * h) + m1v;
             a2[h] = rk_sum_load(bin2 + c0 + RK_SUM_WIDTH * h) + m2v;
-            top[h] = (rk_sum_vec){0};
         }
         for (rk_intp r = 0; r < n; r++) {
             for (int h = 0; h < RK_SUM_GROUP; h++) {
@@ -142,14 +145,16 @@ RK_INLINE int rk_binned_split(const double *RK_RESTRICT t, rk_intp n, rk_intp co
         for (int h = 0; h < RK_SUM_GROUP; h++) {
             rk_sum_store(bin1 + c0 + RK_SUM_WIDTH * h, a1[h] - m1v);
             rk_sum_store(bin2 + c0 + RK_SUM_WIDTH * h, a2[h] - m2v);
-            for (int l = 0; l < RK_SUM_WIDTH; l++) {
-                const double a = top[h][l];
-                largest = a > largest || a != a ? a : largest;
-            }
         }
+    }
+    for (int h = 0; h < RK_SUM_GROUP; h++) {
         for (int l = 0; l < RK_SUM_WIDTH; l++) {
-            rest |= (uint64_t)any[l];
+            const double a = top[h][l];
+            largest = a > largest || a != a ? a : largest;
         }
+    }
+    for (int l = 0; l < RK_SUM_WIDTH; l++) {
+        rest |= (uint64_t)any[l];
     }
 #endif
     for (rk_intp c = c0; c < cols; c++) {
