@@ -62,6 +62,7 @@ double rk_exact_value(const rk_exact *sum);
 typedef struct {
     double limit, m1, m2;         /* the grid: |term| < limit; limit 0: none yet */
     rk_intp rows;                 /* rows in the bins since they were last emptied */
+    int wide;                     /* pieces left to split into both bins at once */
     rk_intp cols, n_sums;
     double *bins;
     rk_exact *sums;
@@ -76,6 +77,7 @@ typedef struct {
 #define RK_GRID_MAX (1023 - 11)                 /* m1 and the bins stay finite */
 #define RK_GRID_MARGIN 2        /* limit >= 4 times the largest term met */
 #define RK_GRID_FALL (1.0 / 16777216)   /* a finer grid when the largest term falls 2^24 */
+#define RK_BIN_WIDE_PIECES 16   /* after a piece with bits below bin 1 */
 
 /* The scalar parts (sum.c): set up with cols columns (bins: 4 * cols
  * doubles) bound for sums[c % n_sums]; the bins into the sums; a grid

@@ -175,12 +175,74 @@ RK_INLINE int rk_binned_split(const double *RK_RESTRICT t, rk_intp n, rk_intp co
     return rest != 0;
 }
 
+/* As rk_binned_split, with bin 1 alone: returns whether any term has bits
+ * below it (then bin 1 is not to be trusted either: the piece goes again
+ * through both bins). */
+RK_INLINE int rk_binned_split_one(const double *RK_RESTRICT t, rk_intp n, rk_intp cols,
+                                  double m1, double *RK_RESTRICT bin1, double *max)
+{
+    uint64_t rest = 0;
+    double largest = 0.0;
+    rk_intp c0 = 0;
+#ifdef RK_SUM_VECTORS
+    const rk_sum_vec m1v = (rk_sum_vec){0} + m1;
+    const rk_sum_mask high = (rk_sum_mask){0} + (int64_t)0x7fffffff00000000;
+    rk_sum_vec top[RK_SUM_GROUP];
+    rk_sum_mask any = {0};
+    for (int h = 0; h < RK_SUM_GROUP; h++) {
+        top[h] = (rk_sum_vec){0};
+    }
+    for (; c0 + 8 <= cols; c0 += 8) {
+        rk_sum_vec a1[RK_SUM_GROUP];
+        for (int h = 0; h < RK_SUM_GROUP; h++) {
+            a1[h] = rk_sum_load(bin1 + c0 + RK_SUM_WIDTH * h) + m1v;
+        }
+        for (rk_intp r = 0; r < n; r++) {
+            for (int h = 0; h < RK_SUM_GROUP; h++) {
+                const rk_sum_vec v = rk_sum_load(t + r * cols + c0 + RK_SUM_WIDTH * h);
+                const rk_sum_vec s1 = a1[h] + v;
+                any |= v != s1 - a1[h];
+                a1[h] = s1;
+                top[h] = rk_sum_max_of((rk_sum_vec)((rk_sum_mask)v & high), top[h]);
+            }
+        }
+        for (int h = 0; h < RK_SUM_GROUP; h++) {
+            rk_sum_store(bin1 + c0 + RK_SUM_WIDTH * h, a1[h] - m1v);
+        }
+    }
+    for (int h = 0; h < RK_SUM_GROUP; h++) {
+        for (int l = 0; l < RK_SUM_WIDTH; l++) {
+            const double a = top[h][l];
+            largest = a > largest || a != a ? a : largest;
+        }
+    }
+    for (int l = 0; l < RK_SUM_WIDTH; l++) {
+        rest |= (uint64_t)any[l];
+    }
+#endif
+    for (rk_intp c = c0; c < cols; c++) {
+        double a1 = bin1[c] + m1;
+        for (rk_intp r = 0; r < n; r++) {
+            const double v = t[r * cols + c], a = fabs(v);
+            const double s1 = a1 + v;
+            rest |= v != s1 - a1;
+            a1 = s1;
+            largest = a > largest || a != a ? a : largest;
+        }
+        bin1[c] = a1 - m1;
+    }
+    *max = largest;
+    return rest != 0;
+}
+
 /* Adds rows x cols terms, t[r * cols + c] to column c; cols is b->cols,
  * passed apart so that a constant can reach the loops.  A piece of rows
  * goes through the grid in place, whose limit it is checked against as
  * it goes: a piece that outgrows it is split again on a new grid, from the
  * bins saved before it.  The grid is made finer for the next piece when
- * the largest term falls far below it. */
+ * the largest term falls far below it.  Bin 1 alone is tried first; a
+ * piece with bits below it goes through both bins again, and so do the
+ * next RK_BIN_WIDE_PIECES pieces before bin 1 alone is tried again. */
 RK_INLINE void rk_binned_add(rk_binned *b, const double *RK_RESTRICT t, rk_intp rows,
                              rk_intp cols)
 {
@@ -202,6 +264,25 @@ RK_INLINE void rk_binned_add(rk_binned *b, const double *RK_RESTRICT t, rk_intp 
         }
         for (rk_intp c = 0; c < 2 * cols; c++) {
             saved[c] = b->bins[c];
+        }
+        if (b->wide == 0) {
+            /* narrow terms (float32 values) fit in bin 1 alone */
+            if (!rk_binned_split_one(t, n, cols, b->m1, b->bins, &max) && max < b->limit) {
+                b->rows += n;
+                if (max < b->limit * RK_GRID_FALL && max != 0.0) {
+                    rk_binned_regrid(b, max);
+                }
+                t += n * cols;
+                rows -= n;
+                continue;
+            }
+            for (rk_intp c = 0; c < cols; c++) {
+                b->bins[c] = saved[c];
+            }
+            b->wide = RK_BIN_WIDE_PIECES;
+        }
+        else {
+            b->wide--;
         }
         rest = rk_binned_split(t, n, cols, b->m1, b->m2, b->bins, b->bins + cols, &max);
         if (!(max < b->limit)) {

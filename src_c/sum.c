@@ -220,6 +220,7 @@ void rk_binned_init(rk_binned *b, rk_intp cols, double *bins, rk_exact *sums, rk
     b->limit = 0.0;
     b->m1 = b->m2 = 0.0;
     b->rows = 0;
+    b->wide = 0;
     b->cols = cols;
     b->n_sums = n_sums;
     b->bins = bins;
