@@ -257,8 +257,9 @@ def prelu_backward(dy: ArrayLike, x: ArrayLike, alpha: ArrayLike, axis: Supports
         ``x`` is NaN; dtype ``np.result_type(dy, x)``.
     dalpha : ndarray or scalar
         ``sum over x <= 0 of x * dy`` for each channel (over everything for
-        a shared alpha), accumulated in float64 and returned in alpha's shape
-        and dtype (float64 for a Python or integer alpha).  A NaN ``x`` makes
+        a shared alpha): the exact sum of the float64 terms, rounded once,
+        returned in alpha's shape and dtype (float64 for a Python or integer
+        alpha).  A NaN ``x`` makes
         its channel's sum NaN; ``x == 0`` adds nothing.
 
     Raises
@@ -273,9 +274,10 @@ def prelu_backward(dy: ArrayLike, x: ArrayLike, alpha: ArrayLike, axis: Supports
     Notes
     -----
     ``d loss / d a_c = sum_i dy_i * min(0, x_i)`` over the channel's
-    elements (He et al., 2015).  The summation order is fixed, so the same
-    inputs give the same bits on every run.  If the call raises, ``out`` is
-    left as it was.
+    elements (He et al., 2015).  The sum is exact before its one rounding
+    (``math.fsum`` of the terms; "Sums" in the README), so the same inputs
+    give the same bits in any layout, order or split and at every level.
+    If the call raises, ``out`` is left as it was.
 
     Examples
     --------
