@@ -610,6 +610,13 @@ cdef void _run_prelu(cnp.ndarray x, const void *alpha, cnp.ndarray y, int axis):
         walk(&plan, 2, base, prelu_block, &ctx)
 
 
+cdef void round_sums(const rk_exact *sums, rk_intp n, double *out) noexcept nogil:
+    """Each of n exact sums rounded to the nearest double."""
+    cdef rk_intp c
+    for c in range(n):
+        out[c] = rk_exact_value(&sums[c])
+
+
 cdef int _run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, const void *alpha,
                              rk_intp n_chan, cnp.ndarray dx, int axis,
                              double *dalpha) except -1:
@@ -642,8 +649,7 @@ cdef int _run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, const void *alpha,
     base[2] = <char *>cnp.PyArray_DATA(dx)
     with nogil:
         walk(&plan, 3, base, prelu_backward_block, &ctx)
-        for c in range(n_chan):
-            dalpha[c] = rk_exact_value(&ctx.dalpha[c])
+        round_sums(ctx.dalpha, n_chan, dalpha)
     free(ctx.dalpha)
     free(ctx.scratch)
     return 0
@@ -776,10 +782,8 @@ cdef int _run_bias_act_backward(cnp.ndarray dy, cnp.ndarray z, const void *bias,
     base[2] = <char *>cnp.PyArray_DATA(dz)
     with nogil:
         walk(&plan, 3, base, bias_act_backward_block, &ctx)
-        for c in range(n_chan):
-            dbias[c] = rk_exact_value(&ctx.dbias[c])
-        for c in range(n_dalpha):
-            dalpha[c] = rk_exact_value(&ctx.dalpha[c])
+        round_sums(ctx.dbias, n_chan, dbias)
+        round_sums(ctx.dalpha, n_dalpha, dalpha)
     free(ctx.dbias)
     free(ctx.dalpha)
     free(ctx.scratch)

@@ -44,6 +44,53 @@ RK_INLINE void RK_FN(bias_act_apply)(rk_ufunc_loop *loop, int has_alpha, rk_intp
     loop(args, &m, steps, NULL);
 }
 
+/* Channels last: bias, and alpha where the loop takes one, tiled over the
+ * rows of a chunk. */
+RK_INLINE void RK_FN(bias_act_tile)(rk_intp rows, rk_intp n_chan,
+                                    const RK_COMP_T *RK_RESTRICT bias,
+                                    const rk_activation *act,
+                                    RK_COMP_T *RK_RESTRICT tiled_bias,
+                                    RK_COMP_T *RK_RESTRICT tiled_alpha)
+{
+    const RK_COMP_T *alpha = (const RK_COMP_T *)act->alpha;
+    for (rk_intp r = 0; r < rows; r++) {
+        for (rk_intp c = 0; c < n_chan; c++) {
+            tiled_bias[r * n_chan + c] = bias[c];
+            if (act->has_alpha) {
+                tiled_alpha[r * n_chan + c] = alpha[act->alpha_per_channel ? c : 0];
+            }
+        }
+    }
+}
+
+/* Channels last: rows rows of n_chan values (rows src_s[0] bytes apart,
+ * channels src_s[1]) into dst in the compute type, plus the tiled bias
+ * where add is not NULL; in is a chunk's buffer for the conversions. */
+RK_INLINE void RK_FN(bias_act_rows)(rk_intp rows, rk_intp n_chan, const char *src,
+                                    const rk_intp src_s[3], const RK_COMP_T *add,
+                                    RK_COMP_T *RK_RESTRICT dst, RK_COMP_T *RK_RESTRICT in)
+{
+    for (rk_intp r = 0; r < rows; r++) {
+        for (rk_intp c0 = 0; c0 < n_chan; c0 += RK_BIAS_ACT_CHUNK) {
+            const rk_intp k = n_chan - c0 < RK_BIAS_ACT_CHUNK ? n_chan - c0 : RK_BIAS_ACT_CHUNK;
+            const RK_COMP_T *v = RK_FN(row_values)(k, src + r * src_s[0] + c0 * src_s[1],
+                                                   src_s[1], in);
+            RK_COMP_T *d = dst + r * n_chan + c0;
+            if (add != NULL) {
+                const RK_COMP_T *a = add + r * n_chan + c0;
+                for (rk_intp i = 0; i < k; i++) {
+                    d[i] = v[i] + a[i];
+                }
+            }
+            else {
+                for (rk_intp i = 0; i < k; i++) {
+                    d[i] = v[i];
+                }
+            }
+        }
+    }
+}
+
 /* ---- forward */
 
 static void RK_FN(rk_bias_act)(const rk_block *block,
@@ -92,30 +139,11 @@ static void RK_FN(rk_bias_act)(const rk_block *block,
     /* channels last: whole rows per chunk, bias and alpha tiled to match */
     {
         const rk_intp rows = cap / n_chan;
-        for (rk_intp r = 0; r < rows; r++) {
-            for (rk_intp c = 0; c < n_chan; c++) {
-                tiled_bias[r * n_chan + c] = bias[c];
-                if (act->has_alpha) {
-                    tiled_alpha[r * n_chan + c] = alpha[act->alpha_per_channel ? c : 0];
-                }
-            }
-        }
+        RK_FN(bias_act_tile)(rows, n_chan, bias, act, tiled_bias, tiled_alpha);
         for (rk_intp o0 = 0; o0 < n_outer; o0 += rows) {
             const rk_intp r1 = n_outer - o0 < rows ? n_outer - o0 : rows;
             const rk_intp m = r1 * n_chan;
-            for (rk_intp r = 0; r < r1; r++) {
-                const char *z_r = z + (o0 + r) * z_s[0];
-                for (rk_intp c0 = 0; c0 < n_chan; c0 += RK_BIAS_ACT_CHUNK) {
-                    const rk_intp k = n_chan - c0 < RK_BIAS_ACT_CHUNK
-                        ? n_chan - c0 : RK_BIAS_ACT_CHUNK;
-                    const RK_COMP_T *zv = RK_FN(row_values)(k, z_r + c0 * z_s[1], z_s[1], in);
-                    RK_COMP_T *s_r = s + r * n_chan + c0;
-                    const RK_COMP_T *b_r = tiled_bias + r * n_chan + c0;
-                    for (rk_intp i = 0; i < k; i++) {
-                        s_r[i] = zv[i] + b_r[i];
-                    }
-                }
-            }
+            RK_FN(bias_act_rows)(r1, n_chan, z + o0 * z_s[0], z_s, tiled_bias, s, in);
             RK_COMP_T *dst = !RK_IS_HALF && y_s[1] == RK_ISIZE && y_s[0] == n_chan * RK_ISIZE
                 ? (RK_COMP_T *)(void *)(y + o0 * y_s[0]) : out;
             RK_FN(bias_act_apply)(act->forward, act->has_alpha, m, NULL, s, tiled_alpha,
@@ -238,39 +266,12 @@ static void RK_FN(rk_bias_act_backward)(
         rk_binned *bias_sum = sums, *slope_sum = sums + 1;
         rk_binned_init(bias_sum, n_chan, store, dbias, n_chan);
         rk_binned_init(slope_sum, n_chan, store + 4 * n_chan, dalpha, n_dalpha);
-        for (rk_intp r = 0; r < rows; r++) {
-            for (rk_intp c = 0; c < n_chan; c++) {
-                tiled_bias[r * n_chan + c] = bias[c];
-                if (act->has_alpha) {
-                    tiled_alpha[r * n_chan + c] = alpha[act->alpha_per_channel ? c : 0];
-                }
-            }
-        }
+        RK_FN(bias_act_tile)(rows, n_chan, bias, act, tiled_bias, tiled_alpha);
         for (rk_intp o0 = 0; o0 < n_outer; o0 += rows) {
             const rk_intp r1 = n_outer - o0 < rows ? n_outer - o0 : rows;
             const rk_intp m = r1 * n_chan;
-            for (rk_intp r = 0; r < r1; r++) {
-                const char *z_r = z + (o0 + r) * z_s[0];
-                const char *dy_r = dy + (o0 + r) * dy_s[0];
-                for (rk_intp c0 = 0; c0 < n_chan; c0 += RK_BIAS_ACT_CHUNK) {
-                    const rk_intp k = n_chan - c0 < RK_BIAS_ACT_CHUNK
-                        ? n_chan - c0 : RK_BIAS_ACT_CHUNK;
-                    const RK_COMP_T *zv = RK_FN(row_values)(k, z_r + c0 * z_s[1], z_s[1], in);
-                    RK_COMP_T *s_r = s + r * n_chan + c0;
-                    RK_COMP_T *g_r = g + r * n_chan + c0;
-                    const RK_COMP_T *b_r = tiled_bias + r * n_chan + c0;
-                    const RK_COMP_T *gv;
-                    for (rk_intp i = 0; i < k; i++) {
-                        s_r[i] = zv[i] + b_r[i];
-                    }
-                    gv = RK_FN(row_values)(k, dy_r + c0 * dy_s[1], dy_s[1], g_r);
-                    if (gv != g_r) {
-                        for (rk_intp i = 0; i < k; i++) {
-                            g_r[i] = gv[i];
-                        }
-                    }
-                }
-            }
+            RK_FN(bias_act_rows)(r1, n_chan, z + o0 * z_s[0], z_s, tiled_bias, s, in);
+            RK_FN(bias_act_rows)(r1, n_chan, dy + o0 * dy_s[0], dy_s, NULL, g, in);
             RK_FN(bias_act_apply)(act->backward, act->has_alpha, m, g, s, tiled_alpha,
                                   act->alpha_per_channel ? RK_CSIZE : 0, out);
             RK_FN(bias_act_terms)(m, out, s, g, slopes, dz_terms, slope_terms);

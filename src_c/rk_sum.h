@@ -73,6 +73,24 @@ RK_INLINE rk_sum_vec rk_sum_max_of(rk_sum_vec a, rk_sum_vec b)
 }
 #endif
 
+#ifdef RK_SUM_VECTORS
+/* A split's lanes reduced: the largest term (a NaN wins) into *largest,
+ * the remainder flags into *rest. */
+RK_INLINE void rk_sum_reduce(const rk_sum_vec top[RK_SUM_GROUP], rk_sum_mask any,
+                             double *largest, uint64_t *rest)
+{
+    for (int h = 0; h < RK_SUM_GROUP; h++) {
+        for (int l = 0; l < RK_SUM_WIDTH; l++) {
+            const double a = top[h][l];
+            *largest = a > *largest || a != a ? a : *largest;
+        }
+    }
+    for (int l = 0; l < RK_SUM_WIDTH; l++) {
+        *rest |= (uint64_t)any[l];
+    }
+}
+#endif
+
 /* The largest |t| of n terms, or a double of its exponent (the grid needs
  * no more): the vectors keep the high words alone, which compare as
  * integers.  A NaN may count as largest (its piece then goes to the exact
@@ -120,11 +138,8 @@ RK_INLINE int rk_binned_split(const double *RK_RESTRICT t, rk_intp n, rk_intp co
 #ifdef RK_SUM_VECTORS
     const rk_sum_vec m1v = (rk_sum_vec){0} + m1, m2v = (rk_sum_vec){0} + m2;
     const rk_sum_mask high = (rk_sum_mask){0} + (int64_t)0x7fffffff00000000;
-    rk_sum_vec top[RK_SUM_GROUP];
+    rk_sum_vec top[RK_SUM_GROUP] = {{0}};
     rk_sum_mask any = {0};
-    for (int h = 0; h < RK_SUM_GROUP; h++) {
-        top[h] = (rk_sum_vec){0};
-    }
     for (; c0 + 8 <= cols; c0 += 8) {
         rk_sum_vec a1[RK_SUM_GROUP], a2[RK_SUM_GROUP];
         for (int h = 0; h < RK_SUM_GROUP; h++) {
@@ -147,15 +162,7 @@ RK_INLINE int rk_binned_split(const double *RK_RESTRICT t, rk_intp n, rk_intp co
             rk_sum_store(bin2 + c0 + RK_SUM_WIDTH * h, a2[h] - m2v);
         }
     }
-    for (int h = 0; h < RK_SUM_GROUP; h++) {
-        for (int l = 0; l < RK_SUM_WIDTH; l++) {
-            const double a = top[h][l];
-            largest = a > largest || a != a ? a : largest;
-        }
-    }
-    for (int l = 0; l < RK_SUM_WIDTH; l++) {
-        rest |= (uint64_t)any[l];
-    }
+    rk_sum_reduce(top, any, &largest, &rest);
 #endif
     for (rk_intp c = c0; c < cols; c++) {
         double a1 = bin1[c] + m1, a2 = bin2[c] + m2;
@@ -187,11 +194,8 @@ RK_INLINE int rk_binned_split_one(const double *RK_RESTRICT t, rk_intp n, rk_int
 #ifdef RK_SUM_VECTORS
     const rk_sum_vec m1v = (rk_sum_vec){0} + m1;
     const rk_sum_mask high = (rk_sum_mask){0} + (int64_t)0x7fffffff00000000;
-    rk_sum_vec top[RK_SUM_GROUP];
+    rk_sum_vec top[RK_SUM_GROUP] = {{0}};
     rk_sum_mask any = {0};
-    for (int h = 0; h < RK_SUM_GROUP; h++) {
-        top[h] = (rk_sum_vec){0};
-    }
     for (; c0 + 8 <= cols; c0 += 8) {
         rk_sum_vec a1[RK_SUM_GROUP];
         for (int h = 0; h < RK_SUM_GROUP; h++) {
@@ -210,15 +214,7 @@ RK_INLINE int rk_binned_split_one(const double *RK_RESTRICT t, rk_intp n, rk_int
             rk_sum_store(bin1 + c0 + RK_SUM_WIDTH * h, a1[h] - m1v);
         }
     }
-    for (int h = 0; h < RK_SUM_GROUP; h++) {
-        for (int l = 0; l < RK_SUM_WIDTH; l++) {
-            const double a = top[h][l];
-            largest = a > largest || a != a ? a : largest;
-        }
-    }
-    for (int l = 0; l < RK_SUM_WIDTH; l++) {
-        rest |= (uint64_t)any[l];
-    }
+    rk_sum_reduce(top, any, &largest, &rest);
 #endif
     for (rk_intp c = c0; c < cols; c++) {
         double a1 = bin1[c] + m1;

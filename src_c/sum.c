@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "rectkern.h"
+#include "rk_dtypes.h"
 
 #define RK_CHUNK_MASK ((uint64_t)0xffffffffu)
 #define RK_CHUNK_BASE ((int64_t)1 << 32)
@@ -55,7 +55,7 @@ void rk_exact_add(rk_exact *sum, double x)
 {
     uint64_t bits, m, lo, mid, hi;
     int e, i, shift;
-    memcpy(&bits, &x, sizeof bits);
+    bits = rk_double_bits(x);
     e = (int)((bits >> 52) & 0x7ff);
     m = bits & (((uint64_t)1 << 52) - 1);
     if (e == 0x7ff) {
@@ -128,16 +128,13 @@ double rk_exact_value(const rk_exact *sum)
     uint64_t sign = 0, w, mant, rest, bits;
     const uint64_t *c;
     int top, lead, exponent, sticky = 0;
-    double result;
     if (s.nan || (s.pos_inf && s.neg_inf)) {
         bits = (uint64_t)0x7ff8 << 48;
-        memcpy(&result, &bits, sizeof result);
-        return result;
+        return rk_bits_double(bits);
     }
     if (s.pos_inf || s.neg_inf) {
         bits = ((uint64_t)0x7ff << 52) | ((uint64_t)s.neg_inf << 63);
-        memcpy(&result, &bits, sizeof result);
-        return result;
+        return rk_bits_double(bits);
     }
     rk_exact_carry(&s);
     if (s.hi == 0) {
@@ -166,8 +163,7 @@ double rk_exact_value(const rk_exact *sum)
         /* below 2^53 units of 2^-1074: a subnormal or the first binade,
          * whose bits are the units themselves */
         bits = sign | (top ? c[1] << 32 | c[0] : c[0]);
-        memcpy(&result, &bits, sizeof result);
-        return result;
+        return rk_bits_double(bits);
     }
     /* the 64 bits from the leading one down; those below them are sticky */
     {
@@ -194,25 +190,14 @@ double rk_exact_value(const rk_exact *sum)
     else {
         bits = sign | ((uint64_t)(exponent + 1023) << 52) | (mant & (((uint64_t)1 << 52) - 1));
     }
-    memcpy(&result, &bits, sizeof result);
-    return result;
+    return rk_bits_double(bits);
 }
 
 /* ---- rk_binned: the scalar parts */
 
 static double rk_pow2(int k)
 {
-    const uint64_t bits = (uint64_t)(k + 1023) << 52;
-    double result;
-    memcpy(&result, &bits, sizeof result);
-    return result;
-}
-
-static int rk_exponent_field(double x)
-{
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    return (int)(bits >> 52);
+    return rk_bits_double((uint64_t)(k + 1023) << 52);
 }
 
 void rk_binned_init(rk_binned *b, rk_intp cols, double *bins, rk_exact *sums, rk_intp n_sums)
@@ -262,7 +247,7 @@ void rk_binned_empty(rk_binned *b)
  * it differs), or 0 when max is too large (or inf) for any. */
 int rk_binned_regrid(rk_binned *b, double max)
 {
-    int g = rk_exponent_field(max) - 1022 + RK_GRID_MARGIN;
+    int g = (int)(rk_double_bits(max) >> 52) - 1022 + RK_GRID_MARGIN;
     double limit;
     if (g > RK_GRID_MAX) {
         return 0;
