@@ -275,7 +275,9 @@ RK_INLINE void rk_binned_add(rk_binned *b, const double *RK_RESTRICT t, rk_intp 
             for (rk_intp c = 0; c < cols; c++) {
                 b->bins[c] = saved[c];
             }
-            b->wide = RK_BIN_WIDE_PIECES;
+            if (max < b->limit) {       /* bits below bin 1, not a new grid */
+                b->wide = RK_BIN_WIDE_PIECES;
+            }
         }
         else {
             b->wide--;

@@ -279,7 +279,7 @@ void rk_binned_exactly(rk_binned *b, const double *t, rk_intp n)
  * again, column by column from the bins it started from (saved1, saved2),
  * so that each sum rounds as it did. */
 void rk_binned_remainders(const rk_binned *b, const double *t, rk_intp n,
-                                 const double *saved1, const double *saved2)
+                          const double *saved1, const double *saved2)
 {
     const double m1 = b->m1, m2 = b->m2;
     for (rk_intp c = 0; c < b->cols; c++) {
