@@ -59,8 +59,8 @@ def _bias(func, bias, z, axis):
 
 
 def _alpha(func, activation, kind, alpha, z, axis, dtype):
-    """alpha as the kernel takes it (None, or contiguous compute-type values),
-    the array given, and prelu's channel axis (-1: shared)."""
+    """alpha as the kernel takes it (None, or contiguous compute-type
+    values), and as an array of what was given (None where none is)."""
     if kind == "none":
         if alpha is not None:
             raise ValueError(f"{func}: activation {activation!r} takes no alpha, got {alpha!r}")
@@ -68,9 +68,10 @@ def _alpha(func, activation, kind, alpha, z, axis, dtype):
     if alpha is None:
         raise ValueError(f"{func}: activation {activation!r} needs alpha")
     if kind == "scalar":
-        if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (numbers.Real, np.ndarray)) \
-                or np.ndim(alpha) != 0:
-            raise TypeError(f"{func}: alpha of {activation!r} must be a real number, got {alpha!r}")
+        real = isinstance(alpha, (numbers.Real, np.ndarray)) and np.ndim(alpha) == 0
+        if isinstance(alpha, (bool, np.bool_)) or not real:
+            raise TypeError(f"{func}: alpha of {activation!r} must be a real number, "
+                            f"got {alpha!r}")
         a = np.asarray(alpha)
         _ext.activation_dtype(func, "alpha", a.dtype)
         return _compute_slopes(a, dtype), a

@@ -22,8 +22,6 @@ cdef extern from "rectkern.h" nogil:
 
     ctypedef struct rk_exact:
         pass
-    void rk_exact_add(rk_exact *sum, double x)
-    void rk_exact_merge(rk_exact *sum, const rk_exact *other)
     double rk_exact_value(const rk_exact *sum)
     size_t RK_PRELU_BACKWARD_SCRATCH(rk_intp n_chan)
     ctypedef struct rk_binned:

@@ -48,8 +48,6 @@ typedef struct {
 /* Adds one double: a NaN makes the sum NaN, an infinity infinite (NaN with
  * both signs). */
 void rk_exact_add(rk_exact *sum, double x);
-/* Adds the sum `other` into `sum`. */
-void rk_exact_merge(rk_exact *sum, const rk_exact *other);
 /* The exact sum rounded to the nearest double, ties to even: +0.0 when it
  * is zero, +-inf past the largest double. */
 double rk_exact_value(const rk_exact *sum);

@@ -103,25 +103,6 @@ void rk_exact_add(rk_exact *sum, double x)
     }
 }
 
-void rk_exact_merge(rk_exact *sum, const rk_exact *other)
-{
-    rk_exact o = *other;
-    rk_exact_carry(&o);                 /* every chunk below 2^32, as one add's */
-    if (sum->adds >= RK_EXACT_MAX_ADDS) {
-        rk_exact_carry(sum);
-    }
-    sum->adds++;
-    if (o.hi) {
-        rk_exact_touch(sum, o.lo, o.hi);
-        for (int i = o.lo; i < o.hi; i++) {
-            sum->chunk[i] += o.chunk[i];
-        }
-    }
-    sum->nan |= o.nan;
-    sum->pos_inf |= o.pos_inf;
-    sum->neg_inf |= o.neg_inf;
-}
-
 double rk_exact_value(const rk_exact *sum)
 {
     rk_exact s = *sum;
