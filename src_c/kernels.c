@@ -20,7 +20,7 @@
 /* prelu_backward: elements per step of a row's loops, terms per call of
  * the sum (channels first, and channels last in a run), and the tile of
  * channels-last rows against alpha tiled as often */
-#define RK_LANES 32              /* four AVX-512 accumulators: no add waits on the last */
+#define RK_LANES 32              /* four AVX-512 vectors of float64 terms per step */
 #define RK_SUM_CHUNK 512
 #define RK_RUN_CHUNK 1024
 #define RK_PRELU_TILE 512
