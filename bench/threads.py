@@ -32,6 +32,7 @@ def _calls(seed):
     x = rng.standard_normal(shape).astype(np.float16)
     dy = rng.standard_normal(shape).astype(np.float16)
     alpha = np.linspace(-1, 1, 64, dtype=np.float32)
+    bias = alpha.astype(np.float16)
     y, idx = rk.maxout(x, 4)
     dy_groups = rng.standard_normal(y.shape).astype(np.float16)
     out = np.empty_like(x)
@@ -45,6 +46,8 @@ def _calls(seed):
         **{op.name: elementwise(op) for op in _ext.ELEMENTWISE},
         "prelu": lambda: rk.prelu(x, alpha, out=out),
         "prelu_backward": lambda: rk.prelu_backward(dy, x, alpha, out=out),
+        "bias_act": lambda: rk.bias_act(x, bias, "relu", axis=1, out=out),
+        "bias_act_backward": lambda: rk.bias_act_backward(dy, x, bias, "relu", axis=1, out=out),
         "maxout": lambda: rk.maxout(x, 4, out=(y, idx)),
         "maxout_backward": lambda: rk.maxout_backward(dy_groups, idx, 4, out=out),
         "rrelu": lambda: rk.rrelu(x, seed=1, out=out),

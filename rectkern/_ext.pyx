@@ -10,7 +10,7 @@ cimport numpy as cnp
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint64_t
-from libc.stdlib cimport calloc, free, malloc, qsort
+from libc.stdlib cimport calloc, free, qsort
 from libc.string cimport memset
 
 cnp.import_array()
@@ -587,23 +587,44 @@ cdef int prelu_backward_block(void *ctx_, const Plan *plan, char **ptrs) noexcep
     return 0
 
 
+cdef int plan_operands(Plan *plan, char **base, int axis, cnp.ndarray first,
+                       cnp.ndarray second, cnp.ndarray third=None) except -1:
+    """The plan and base pointers of two or three operands of first's shape
+    (the channel axis, or -1), first's memory order leading; returns their
+    count."""
+    cdef Strides strides
+    cdef int nops = 2 if third is None else 3
+    load_strides(&strides, 0, first)
+    load_strides(&strides, 1, second)
+    base[0] = <char *>cnp.PyArray_DATA(first)
+    base[1] = <char *>cnp.PyArray_DATA(second)
+    if third is not None:
+        load_strides(&strides, 2, third)
+        base[2] = <char *>cnp.PyArray_DATA(third)
+    make_plan(plan, cnp.PyArray_NDIM(first), cnp.PyArray_DIMS(first), axis, nops, &strides,
+              channel_step(first, axis))
+    return nops
+
+
+cdef void *alloc(size_t count, size_t size) except NULL:
+    """count zeroed items of size bytes (at least one), or MemoryError."""
+    cdef void *p = calloc(count if count else 1, size)
+    if p == NULL:
+        raise MemoryError()
+    return p
+
+
 cdef void _run_prelu(cnp.ndarray x, const void *alpha, cnp.ndarray y, int axis):
     """y from x in one pass: x and y share shape and dtype; alpha holds one
     compute-type value per channel (one in all when axis is -1)."""
     cdef Plan plan
     cdef PreluCtx ctx
-    cdef Strides strides
     cdef char *base[MAX_OPS]
     if cnp.PyArray_SIZE(x) == 0:
         return
-    load_strides(&strides, 0, x)
-    load_strides(&strides, 1, y)
-    make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 2, &strides,
-              channel_step(x, axis))
+    plan_operands(&plan, base, axis, x, y)
     ctx.forward = kernels.prelu[float_code(x)]
     ctx.alpha = alpha
-    base[0] = <char *>cnp.PyArray_DATA(x)
-    base[1] = <char *>cnp.PyArray_DATA(y)
     with nogil:
         walk(&plan, 2, base, prelu_block, &ctx)
 
@@ -622,34 +643,22 @@ cdef int _run_prelu_backward(cnp.ndarray dy, cnp.ndarray x, const void *alpha,
     and dtype, alpha as for _run_prelu."""
     cdef Plan plan
     cdef PreluCtx ctx
-    cdef Strides strides
     cdef char *base[MAX_OPS]
-    cdef rk_intp c
-    if cnp.PyArray_SIZE(x) == 0:
-        for c in range(n_chan):
-            dalpha[c] = 0.0
-        return 0
-    load_strides(&strides, 0, x)
-    load_strides(&strides, 1, dy)
-    load_strides(&strides, 2, dx)
-    make_plan(&plan, cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), axis, 3, &strides,
-              channel_step(x, axis))
-    ctx.backward = kernels.prelu_backward[float_code(x)]
-    ctx.alpha = alpha
-    ctx.dalpha = <rk_exact *>calloc(n_chan, sizeof(rk_exact))
-    ctx.scratch = malloc(RK_PRELU_BACKWARD_SCRATCH(n_chan))
-    if ctx.dalpha == NULL or ctx.scratch == NULL:
+    ctx.dalpha = <rk_exact *>alloc(n_chan, sizeof(rk_exact))
+    ctx.scratch = NULL
+    try:
+        if cnp.PyArray_SIZE(x) != 0:
+            plan_operands(&plan, base, axis, x, dy, dx)
+            ctx.backward = kernels.prelu_backward[float_code(x)]
+            ctx.alpha = alpha
+            ctx.scratch = alloc(1, RK_PRELU_BACKWARD_SCRATCH(n_chan))
+            with nogil:
+                walk(&plan, 3, base, prelu_backward_block, &ctx)
+        with nogil:
+            round_sums(ctx.dalpha, n_chan, dalpha)
+    finally:
         free(ctx.dalpha)
         free(ctx.scratch)
-        raise MemoryError()
-    base[0] = <char *>cnp.PyArray_DATA(x)
-    base[1] = <char *>cnp.PyArray_DATA(dy)
-    base[2] = <char *>cnp.PyArray_DATA(dx)
-    with nogil:
-        walk(&plan, 3, base, prelu_backward_block, &ctx)
-        round_sums(ctx.dalpha, n_chan, dalpha)
-    free(ctx.dalpha)
-    free(ctx.scratch)
     return 0
 
 
@@ -712,26 +721,16 @@ cdef int _run_bias_act(cnp.ndarray z, const void *bias, cnp.ndarray y, int axis,
     alpha, if the activation takes one: 1 or C values) in the compute type."""
     cdef Plan plan
     cdef BiasActCtx ctx
-    cdef Strides strides
     cdef char *base[MAX_OPS]
-    cdef int code
-    cdef rk_intp n_chan = cnp.PyArray_DIMS(z)[axis]
+    cdef int code = float_code(z)
     if cnp.PyArray_SIZE(z) == 0:
         return 0
-    code = float_code(z)
-    load_strides(&strides, 0, z)
-    load_strides(&strides, 1, y)
-    make_plan(&plan, cnp.PyArray_NDIM(z), cnp.PyArray_DIMS(z), axis, 2, &strides,
-              channel_step(z, axis))
+    plan_operands(&plan, base, axis, z, y)
     ctx.forward = kernels.bias_act[code]
     ctx.bias = bias
     activation_loops(&ctx.act, 2 if code == 2 else 1, forward_op, -1, alpha, alpha_count,
                      False)
-    ctx.scratch = malloc(RK_BIAS_ACT_SCRATCH(n_chan))
-    if ctx.scratch == NULL:
-        raise MemoryError()
-    base[0] = <char *>cnp.PyArray_DATA(z)
-    base[1] = <char *>cnp.PyArray_DATA(y)
+    ctx.scratch = alloc(1, RK_BIAS_ACT_SCRATCH(cnp.PyArray_DIMS(z)[axis]))
     with nogil:
         walk(&plan, 2, base, bias_act_block, &ctx)
     free(ctx.scratch)
@@ -746,45 +745,30 @@ cdef int _run_bias_act_backward(cnp.ndarray dy, cnp.ndarray z, const void *bias,
     (alpha_count doubles) in one pass; arrays as _run_bias_act's."""
     cdef Plan plan
     cdef BiasActCtx ctx
-    cdef Strides strides
     cdef char *base[MAX_OPS]
-    cdef int code
-    cdef rk_intp n_chan = cnp.PyArray_DIMS(z)[axis], c
+    cdef int code = float_code(z)
+    cdef rk_intp n_chan = cnp.PyArray_DIMS(z)[axis]
     cdef rk_intp n_dalpha = alpha_count if slopes else 0
-    if cnp.PyArray_SIZE(z) == 0:
-        for c in range(n_chan):
-            dbias[c] = 0.0
-        for c in range(n_dalpha):
-            dalpha[c] = 0.0
-        return 0
-    code = float_code(z)
-    load_strides(&strides, 0, z)
-    load_strides(&strides, 1, dy)
-    load_strides(&strides, 2, dz)
-    make_plan(&plan, cnp.PyArray_NDIM(z), cnp.PyArray_DIMS(z), axis, 3, &strides,
-              channel_step(z, axis))
-    ctx.backward = kernels.bias_act_backward[code]
-    ctx.bias = bias
-    activation_loops(&ctx.act, 2 if code == 2 else 1, -1, backward_op, alpha, alpha_count,
-                     slopes)
-    ctx.dbias = <rk_exact *>calloc(n_chan, sizeof(rk_exact))
-    ctx.dalpha = <rk_exact *>calloc(max(n_dalpha, 1), sizeof(rk_exact))
-    ctx.scratch = malloc(RK_BIAS_ACT_SCRATCH(n_chan))
-    if ctx.dbias == NULL or ctx.dalpha == NULL or ctx.scratch == NULL:
+    ctx.dbias = <rk_exact *>alloc(n_chan, sizeof(rk_exact))
+    ctx.dalpha = ctx.scratch = NULL
+    try:
+        ctx.dalpha = <rk_exact *>alloc(n_dalpha, sizeof(rk_exact))
+        if cnp.PyArray_SIZE(z) != 0:
+            plan_operands(&plan, base, axis, z, dy, dz)
+            ctx.backward = kernels.bias_act_backward[code]
+            ctx.bias = bias
+            activation_loops(&ctx.act, 2 if code == 2 else 1, -1, backward_op, alpha,
+                             alpha_count, slopes)
+            ctx.scratch = alloc(1, RK_BIAS_ACT_SCRATCH(n_chan))
+            with nogil:
+                walk(&plan, 3, base, bias_act_backward_block, &ctx)
+        with nogil:
+            round_sums(ctx.dbias, n_chan, dbias)
+            round_sums(ctx.dalpha, n_dalpha, dalpha)
+    finally:
         free(ctx.dbias)
         free(ctx.dalpha)
         free(ctx.scratch)
-        raise MemoryError()
-    base[0] = <char *>cnp.PyArray_DATA(z)
-    base[1] = <char *>cnp.PyArray_DATA(dy)
-    base[2] = <char *>cnp.PyArray_DATA(dz)
-    with nogil:
-        walk(&plan, 3, base, bias_act_backward_block, &ctx)
-        round_sums(ctx.dbias, n_chan, dbias)
-        round_sums(ctx.dalpha, n_dalpha, dalpha)
-    free(ctx.dbias)
-    free(ctx.dalpha)
-    free(ctx.scratch)
     return 0
 
 
@@ -1227,17 +1211,25 @@ cdef Slopes plain_activation_alpha(str kind, object alpha, cnp.ndarray z, object
     return plain_slopes(alpha, z, axis)
 
 
+cdef Slopes plain_bias_act(object z, object bias, str kind, object alpha, object axis,
+                           int *ax):
+    """The plain case of bias_act and its backward: z float32 or float64 of
+    rank >= 1, axis a plain int (into ax), bias of z's dtype with a value
+    per channel, alpha in its kind's plain form (plain_activation_alpha);
+    else None."""
+    if not plain_float(z) or cnp.PyArray_NDIM(<cnp.ndarray>z) == 0:
+        return None
+    ax[0] = plain_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>z))
+    if ax[0] < 0 or plain_bias(bias, <cnp.ndarray>z, ax[0]) is None:
+        return None
+    return plain_activation_alpha(kind, alpha, <cnp.ndarray>z, axis)
+
+
 def bias_act_fast(z, bias, int forward_op, str kind, alpha, axis, out):
     """bias_act's plain case (float32 or float64 z and bias of one dtype),
     or None."""
-    cdef Slopes s
     cdef int ax
-    if not plain_float(z) or cnp.PyArray_NDIM(<cnp.ndarray>z) == 0:
-        return None
-    ax = plain_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>z))
-    if ax < 0 or plain_bias(bias, <cnp.ndarray>z, ax) is None:
-        return None
-    s = plain_activation_alpha(kind, alpha, <cnp.ndarray>z, axis)
+    cdef Slopes s = plain_bias_act(z, bias, kind, alpha, axis, &ax)
     if s is None:
         return None
     y = output_like(out, z, (z,))
@@ -1251,18 +1243,15 @@ def bias_act_fast(z, bias, int forward_op, str kind, alpha, axis, out):
 def bias_act_backward_fast(dy, z, bias, int backward_op, str kind, alpha, axis, out):
     """bias_act_backward's plain case (float32 or float64 dy, z and bias of
     one dtype, alpha a float or a float array), or None."""
-    cdef Slopes s
     cdef int ax
+    cdef Slopes s
     cdef cnp.ndarray dbias, dalpha
     cdef bint slopes = kind == "slopes"
-    if not (plain_float(dy) and plain_float(z) and cnp.PyArray_NDIM(<cnp.ndarray>z) > 0
+    if not (plain_float(dy) and plain_float(z)
             and cnp.PyArray_TYPE(<cnp.ndarray>dy) == cnp.PyArray_TYPE(<cnp.ndarray>z)
             and same_shape(dy, z)):
         return None
-    ax = plain_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>z))
-    if ax < 0 or plain_bias(bias, <cnp.ndarray>z, ax) is None:
-        return None
-    s = plain_activation_alpha(kind, alpha, <cnp.ndarray>z, axis)
+    s = plain_bias_act(z, bias, kind, alpha, axis, &ax)
     if s is None:
         return None
     dz = output_like(out, z, (dy, z))

@@ -44,6 +44,18 @@ RK_INLINE void RK_FN(bias_act_apply)(rk_ufunc_loop *loop, int has_alpha, rk_intp
     loop(args, &m, steps, NULL);
 }
 
+/* Channels first: s = m values of a row (stride bytes apart) + b, in the
+ * compute type; in is a chunk's buffer for the conversions. */
+RK_INLINE void RK_FN(bias_act_shift)(rk_intp m, const char *src, rk_intp stride,
+                                     RK_COMP_T b, RK_COMP_T *RK_RESTRICT s,
+                                     RK_COMP_T *RK_RESTRICT in)
+{
+    const RK_COMP_T *v = RK_FN(row_values)(m, src, stride, in);
+    for (rk_intp i = 0; i < m; i++) {
+        s[i] = v[i] + b;
+    }
+}
+
 /* Channels last: bias, and alpha where the loop takes one, tiled over the
  * rows of a chunk. */
 RK_INLINE void RK_FN(bias_act_tile)(rk_intp rows, rk_intp n_chan,
@@ -119,10 +131,7 @@ static void RK_FN(rk_bias_act)(const rk_block *block,
                 for (rk_intp i0 = 0; i0 < n_inner; i0 += RK_BIAS_ACT_CHUNK) {
                     const rk_intp m = n_inner - i0 < RK_BIAS_ACT_CHUNK
                         ? n_inner - i0 : RK_BIAS_ACT_CHUNK;
-                    const RK_COMP_T *zv = RK_FN(row_values)(m, z_c + i0 * z_s[2], z_s[2], in);
-                    for (rk_intp i = 0; i < m; i++) {
-                        s[i] = zv[i] + b;
-                    }
+                    RK_FN(bias_act_shift)(m, z_c + i0 * z_s[2], z_s[2], b, s, in);
                     /* into y itself where it is a contiguous row of the compute type */
                     RK_COMP_T *dst = !RK_IS_HALF && y_s[2] == RK_ISIZE
                         ? (RK_COMP_T *)(void *)(y_c + i0 * y_s[2]) : out;
@@ -224,12 +233,9 @@ static void RK_FN(rk_bias_act_backward)(
                 for (rk_intp i0 = 0; i0 < n_inner; i0 += RK_BIAS_ACT_CHUNK) {
                     const rk_intp m = n_inner - i0 < RK_BIAS_ACT_CHUNK
                         ? n_inner - i0 : RK_BIAS_ACT_CHUNK;
-                    const RK_COMP_T *zv = RK_FN(row_values)(m, z_c + i0 * z_s[2], z_s[2], in);
                     const RK_COMP_T *gv;
                     rk_intp padded = m;
-                    for (rk_intp i = 0; i < m; i++) {
-                        s[i] = zv[i] + b;
-                    }
+                    RK_FN(bias_act_shift)(m, z_c + i0 * z_s[2], z_s[2], b, s, in);
                     RK_COMP_T *dst;
                     gv = RK_FN(row_values)(m, dy_c + i0 * dy_s[2], dy_s[2], g);
                     /* into dz itself where it is a contiguous row of the compute

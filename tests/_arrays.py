@@ -233,3 +233,39 @@ def assert_within_ulps(actual, expected, ulps, floor=None, signed_zeros=True):
             f"{actual[rest][worst]} expected {expected[rest][worst]} "
             f"({apart[worst]} ULP)")
 
+
+# -- bias_act ------------------------------------------------------------------
+
+def bias_act_expected(*args, alpha=None, axis=-1):
+    """What bias_act(z, bias, activation) or its backward (dy first) must
+    give, as the contract has it: rectkern's own op on s = z + bias in the
+    compute type (the ops are tested against their twins), and the exact
+    sums (dbias of that dz, dalpha the twin's)."""
+    *arrays, activation = args
+    arrays = [np.asarray(a) for a in arrays]
+    with np.errstate(all="ignore"):
+        return _bias_act_expected(arrays, activation, alpha, axis % arrays[-2].ndim)
+
+
+def _bias_act_expected(arrays, activation, alpha, axis):
+    z, bias = arrays[-2:]
+    dtype = ref.result_dtype(*arrays)
+    s = ref.bias_preactivation(z, bias, axis, dtype)
+    forward, backward, takes_alpha = ref.BIAS_ACTIVATIONS[activation]
+    params = (alpha,) if takes_alpha else ()
+    if len(arrays) == 2:
+        if forward is None:
+            return s.astype(dtype)
+        if activation == "prelu":
+            return rk.prelu(s, alpha, axis=axis).astype(dtype)
+        return getattr(rk, forward)(s, *params).astype(dtype)
+    g = ref._compute(arrays[0], dtype)
+    if backward is None:
+        dz = g.astype(dtype)
+    elif activation == "prelu":
+        dz = rk.prelu_backward(g, s, alpha, axis=axis)[0].astype(dtype)
+    else:
+        dz = getattr(rk, backward)(g, s, *params).astype(dtype)
+    sums = ref.bias_act_backward(*arrays, activation, alpha, axis)[1:]
+    exact = ref.exact_sum(dz.astype(np.float64), axis).astype(sums[0].dtype)
+    return (dz, exact, *sums[1:])

@@ -61,6 +61,22 @@ def test_prelu_backward_sums_past_2_31():
     assert _count_not_equal(dx, 0.375) == 1          # alpha * dy, but where x > 0
 
 
+def test_bias_act_backward_sums_past_2_31():
+    # two channels first, (2, N/2): channel 1 ends past element 2**31 (byte 2**32)
+    z = np.zeros(N, np.float16)
+    z[7], z[FAR], z[-1] = 3.0, 3.0, 2.0              # channel 0, then channel 1 twice
+    z = z.reshape(2, -1)
+    dy = np.broadcast_to(np.float16(0.5), z.shape)  # stride 0: no memory
+    dz, dbias = rk.bias_act_backward(dy, z, np.array([-1.0, -1.0], np.float16), "relu",
+                                     axis=0, out=z)
+    assert dz is z
+    # z + bias > 0 only where z was set
+    assert dbias.dtype == np.float16 and dbias[0] == 0.5 and dbias[1] == 1.0
+    flat = dz.reshape(-1)
+    assert flat[7] == flat[FAR] == flat[-1] == 0.5
+    assert _count_not_equal(flat, 0.0) == 3
+
+
 def test_maxout_backward_scatters_past_2_31():
     dy = np.arange(1, ROWS + 1, dtype=np.float32).astype(np.float16).reshape(ROWS, 1)
     idx = (np.arange(ROWS, dtype=np.uint64) * 40503 % COLS).astype(np.uint16).reshape(ROWS, 1)

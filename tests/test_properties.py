@@ -57,11 +57,24 @@ def test_prelu_ops(x, data):
     with np.errstate(invalid="ignore", over="ignore"):
         dx_twin, dalpha_twin = ref.prelu_backward(dy, x, alpha, axis=axis)
     assert_same(dx, dx_twin)
-    np.testing.assert_array_equal(np.isnan(dalpha), np.isnan(dalpha_twin))
-    finite = np.isfinite(dalpha_twin)
-    np.testing.assert_array_equal(dalpha[~finite], dalpha_twin[~finite])
-    np.testing.assert_allclose(dalpha[finite], dalpha_twin[finite], rtol=1e-9,
-                               atol=1e-300)
+    assert_same(dalpha, dalpha_twin)
+
+
+@given(activations(min_dims=1), st.data())
+def test_bias_act_ops(x, data):
+    axis = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    activation = data.draw(st.sampled_from(["identity", "relu", "leaky_relu", "prelu"]))
+    bias = data.draw(hnp.arrays(np.float64, x.shape[axis], elements=st.floats(-2, 2)))
+    alpha = {"leaky_relu": 0.1, "prelu": bias[::-1] / 2}.get(activation)
+    dy = np.roll(x, 1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        assert_same(rk.bias_act(x, bias, activation, alpha=alpha, axis=axis),
+                    ref.bias_act(x, bias, activation, alpha, axis))
+        grads = rk.bias_act_backward(dy, x, bias, activation, alpha=alpha, axis=axis)
+        twins = ref.bias_act_backward(dy, x, bias, activation, alpha, axis)
+    assert len(grads) == len(twins)
+    for got, expected in zip(grads, twins):
+        assert_same(got, expected)
 
 
 @given(activations(min_dims=1), st.data())

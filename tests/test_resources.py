@@ -21,6 +21,11 @@ CALLS = {
     "prelu": lambda: rk.prelu(X, ALPHA),
     "prelu_backward": lambda: rk.prelu_backward(DY, X, ALPHA),
     "prelu_backward_nhwc": lambda: rk.prelu_backward(DY, X, ALPHA[:3], axis=-1),
+    "bias_act": lambda: rk.bias_act(X, ALPHA, "prelu", alpha=ALPHA, axis=1),
+    "bias_act_backward": lambda: rk.bias_act_backward(DY, X, ALPHA, "prelu", alpha=ALPHA,
+                                                      axis=1),
+    "bias_act_backward_nhwc": lambda: rk.bias_act_backward(DY, X, ALPHA[:3], "gelu"),
+    "failing_bias_act": lambda: rk.bias_act(X, ALPHA[:2], axis=1),
     "maxout": lambda: rk.maxout(X, 2),
     "maxout_backward": lambda: rk.maxout_backward(Y, IDX, 2),
     "failing_maxout_backward": lambda: rk.maxout_backward(Y, IDX + 5, 2),
@@ -104,6 +109,7 @@ def test_fast_and_checked_paths_agree(dtype, layout):
     x = array(dtype, (3, 4, 5, 6), layout)
     dy = array(dtype, (3, 4, 5, 6), seed=1)
     alpha = np.linspace(-1, 1, 4)
+    bias = alpha.astype(dtype)                # the plain way takes z's own dtype
     _, idx = rk.maxout(x, 2)
     dy_groups = array(dtype, idx.shape, seed=2)
     calls = [
@@ -111,6 +117,9 @@ def test_fast_and_checked_paths_agree(dtype, layout):
         lambda a: rk.prelu(a, 0.3),
         lambda a: rk.prelu_backward(dy, a, alpha),
         lambda a: rk.prelu_backward(dy, a, 0.3),
+        lambda a: rk.bias_act(a, bias, "prelu", alpha=alpha, axis=1),
+        lambda a: rk.bias_act_backward(dy, a, bias, "prelu", alpha=0.3, axis=1),
+        lambda a: rk.bias_act_backward(dy, a, bias[:3], "gelu", axis=0),
         lambda a: rk.maxout(a, 2),
         lambda a: rk.maxout(a, 3, axis=-1),
         lambda a: rk.maxout_backward(dy_groups, idx.view(type(a)), 2),
@@ -133,6 +142,12 @@ ALLOCATING_CALLS = {
     "prelu_backward_nhwc": (
         lambda x, dy: rk.prelu_backward(dy, x, np.linspace(0, 1, x.shape[-1]), axis=-1),
         lambda x: x.nbytes + 8 * x.shape[-1]),
+    "bias_act": (lambda x, dy: rk.bias_act(x, np.linspace(0, 1, x.shape[1], dtype=x.dtype),
+                                           axis=1), lambda x: x.nbytes),
+    "bias_act_backward": (
+        lambda x, dy: rk.bias_act_backward(dy, x, np.linspace(0, 1, x.shape[-1], dtype=x.dtype),
+                                           "prelu", alpha=np.linspace(0, 1, x.shape[-1])),
+        lambda x: x.nbytes + 16 * x.shape[-1]),
     "maxout": (lambda x, dy: rk.maxout(x, 2), lambda x: x.nbytes // 2 + x.size // 2),
     "maxout_backward": (lambda x, dy: rk.maxout_backward(dy[:, :8], IDX_OF[x.dtype], 2),
                         lambda x: x.nbytes),

@@ -24,6 +24,10 @@ def _calls(dtype):
         "prelu": lambda: [rk.prelu(x, alpha)],
         "prelu_backward": lambda: list(rk.prelu_backward(dy, x, alpha)),
         "prelu_backward_nhwc": lambda: list(rk.prelu_backward(dy, x, alpha[:9], axis=-1)),
+        "bias_act": lambda: [rk.bias_act(x, alpha, "gelu", axis=1)],
+        "bias_act_backward": lambda: list(rk.bias_act_backward(dy, x, alpha, "prelu",
+                                                               alpha=alpha, axis=1)),
+        "bias_act_backward_nhwc": lambda: list(rk.bias_act_backward(dy, x, alpha[:9])),
         "maxout": lambda: list(rk.maxout(x, 4)),
         "maxout_backward": lambda: [rk.maxout_backward(dy_groups, idx, 4)],
         "rrelu": lambda: [rk.rrelu(x, seed=3)],
@@ -71,6 +75,8 @@ def big_calls():
         **{op.name: lambda op=op: call_op(op, x, dy) for op in ELEMENTWISE},
         "prelu": lambda: rk.prelu(x, alpha),
         "prelu_backward": lambda: rk.prelu_backward(dy, x, alpha),
+        "bias_act": lambda: rk.bias_act(x, alpha, "relu", axis=1),
+        "bias_act_backward": lambda: rk.bias_act_backward(dy, x, alpha, "relu", axis=1),
         "maxout": lambda: rk.maxout(x, 4),
         "maxout_backward": lambda: rk.maxout_backward(dy_groups, idx, 4),
         "rrelu": lambda: rk.rrelu(x, seed=3),
@@ -79,8 +85,8 @@ def big_calls():
 
 
 @pytest.mark.parametrize("name", [op.name for op in ELEMENTWISE]
-                         + ["prelu", "prelu_backward", "maxout", "maxout_backward",
-                            "rrelu", "rrelu_backward"])
+                         + ["prelu", "prelu_backward", "bias_act", "bias_act_backward",
+                            "maxout", "maxout_backward", "rrelu", "rrelu_backward"])
 def test_kernels_release_the_gil(big_calls, name):
     call = big_calls[name]
     call()                                # first touch of the output pages

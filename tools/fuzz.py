@@ -76,7 +76,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests._arrays
 import rectkern as rk                                          # noqa: E402
 from rectkern import _reference as ref                         # noqa: E402
 from rectkern import optim                                     # noqa: E402
-from tests._arrays import ELEMENTWISE, assert_matches_twin, assert_same   # noqa: E402
+from tests._arrays import (ELEMENTWISE, assert_matches_twin, assert_same,   # noqa: E402
+                           bias_act_expected)
 
 FLOATS = ("float16", "float32", "float64")
 CAST = ("bool", "int8", "uint8", "int32", "int64")             # accepted, cast
@@ -507,36 +508,6 @@ def _outs(kwargs):
     return list(out) if isinstance(out, tuple) else [out]
 
 
-def _bias_act_own(*args, alpha=None, axis=-1):
-    """bias_act(z, bias, activation) or its backward (dy first) as the
-    contract has it: rectkern's own op on s = z + bias in the compute type
-    (the ops are fuzzed against their twins), and the exact sums."""
-    *arrays, activation = args
-    arrays = [np.asarray(a) for a in arrays]
-    z, bias = arrays[-2], arrays[-1]
-    dtype = ref.result_dtype(*arrays)
-    axis %= z.ndim
-    s = ref.bias_preactivation(z, bias, axis, dtype)
-    forward, backward, takes_alpha = ref.BIAS_ACTIVATIONS[activation]
-    params = (alpha,) if takes_alpha else ()
-    if len(arrays) == 2:
-        if forward is None:
-            return s.astype(dtype)
-        if activation == "prelu":
-            return rk.prelu(s, alpha, axis=axis).astype(dtype)
-        return getattr(rk, forward)(s, *params).astype(dtype)
-    g = ref._compute(arrays[0], dtype)
-    if backward is None:
-        dz = g.astype(dtype)
-    elif activation == "prelu":
-        dz = rk.prelu_backward(g, s, alpha, axis=axis)[0].astype(dtype)
-    else:
-        dz = getattr(rk, backward)(g, s, *params).astype(dtype)
-    sums = ref.bias_act_backward(*arrays, activation, alpha, axis)[1:]
-    exact = ref.exact_sum(dz.astype(np.float64), axis).astype(sums[0].dtype)
-    return (dz, exact, *sums[1:])
-
-
 def check(call):
     op = getattr(rk, call.op)
     inputs = _snapshot(call.args)
@@ -557,7 +528,7 @@ def check(call):
         return
 
     with np.errstate(all="ignore"):
-        twin = (_bias_act_own if call.op in BIAS else getattr(ref, call.op))(
+        twin = (bias_act_expected if call.op in BIAS else getattr(ref, call.op))(
             *call.twin_args, **call.twin_kwargs)
     twin = list(twin) if isinstance(twin, tuple) else [twin]
     outs = _outs(call.kwargs)
